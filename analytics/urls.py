@@ -1,0 +1,3 @@
+"""Analytics API routes, mounted under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Catalog: categories, products, variants and per-channel listings."""

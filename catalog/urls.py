@@ -1,0 +1,3 @@
+"""Catalog API routes, mounted under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Orders API routes, mounted under /api/v1/."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Promotions API routes, mounted under /api/v1/."""
+
+urlpatterns: list = []
