@@ -1,1 +1,109 @@
-"""Catalog: categories, products, variants and per-channel listings."""
+"""Catalog: categories, products, variants (SKUs) and per-channel listings with prices."""
+
+from django.db import models
+from django.db.models import Q
+
+from omni.models import Channel
+
+
+class Category(models.Model):
+    """A node of the category tree. `path` is the materialised chain of slugs ("a/b/c/") so
+    "this category and its descendants" is one indexed prefix match (PostgreSQL adds a
+    pattern-ops index for db_index CharFields)."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=1000, editable=False, db_index=True)
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.path.rstrip("/").replace("/", " > ") or self.name
+
+
+class ProductQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(active=True)
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    description = models.TextField(blank=True)
+    brand = models.CharField(max_length=120, blank=True, db_index=True)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+    )
+    # Typed key/values: {"material": {"type": "text", "value": "cotton"}, ...}
+    attributes = models.JSONField(default=dict, blank=True)
+    images = models.JSONField(default=list, blank=True, help_text="Image URLs, first is main.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Variant(models.Model):
+    """A sellable unit with its own SKU; stock, listings and order lines refer to variants."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField(max_length=64, unique=True)
+    barcode = models.CharField(max_length=32, null=True, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    # Option values such as {"size": "M", "colour": "navy"}.
+    options = models.JSONField(default=dict, blank=True)
+    weight_grams = models.PositiveIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["barcode"],
+                condition=Q(barcode__isnull=False),
+                name="variant_barcode_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.sku
+
+
+class Listing(models.Model):
+    """A variant offered in one channel: whether it is published there and at what price, in
+    the channel's currency."""
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="listings")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="listings")
+    published = models.BooleanField(default=True)
+    price = models.DecimalField(max_digits=14, decimal_places=3)
+    compare_at_price = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["variant", "channel"], name="listing_variant_channel"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="listing_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(compare_at_price__isnull=True) | Q(compare_at_price__gte=0),
+                name="listing_compare_at_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["channel", "published", "price"])]
+
+    def __str__(self) -> str:
+        return f"{self.variant.sku} @ {self.channel.code}"
