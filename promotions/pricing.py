@@ -172,6 +172,11 @@ def listing_prices(*, channel: Channel, variant_ids: Sequence[int]) -> dict[int,
     }
 
 
+def variant_ids_for_skus(*, skus: Sequence[str]) -> dict[str, int]:
+    """Variant id per known sku. One query."""
+    return dict(Variant.objects.filter(sku__in=set(skus)).values_list("sku", "pk"))
+
+
 def quote(
     *,
     channel: Channel,
