@@ -412,3 +412,34 @@ def test_promotion_ending_before_it_starts_is_refused(db):
             }
         )
     assert (exc.value.code, exc.value.field) == ("invalid_window", "ends_at")
+
+
+def test_quote_with_voucher_and_customer_runs_a_fixed_number_of_queries(
+    shop, plain_customer, customer_facts, django_assert_num_queries
+):
+    from promotions.models import Trigger
+    from tests.promotions.factories import VoucherFactory
+
+    PromotionFactory(name="Sitewide 10", value=D("10"))
+    VoucherFactory(
+        promotion=PromotionFactory(name="V", trigger=Trigger.VOUCHER),
+        code="V",
+        per_customer_limit=3,
+    )
+    customer_facts.balances[plain_customer.pk] = 100
+    extra = []
+    for i in range(9):
+        v = VariantFactory(sku=f"Y{i}")
+        ListingFactory(variant=v, channel=shop.web, price=D("3.00"))
+        extra.append(QuoteLineInput(v.pk, 1))
+    one = lines_of(shop, {"TEE": 1})
+    args = {"channel": shop.web, "customer": plain_customer, "voucher_code": "V",
+            "loyalty_points": 50}  # fmt: skip
+    quote(lines=one, **args)  # warm the rule cache
+    # listings, voucher, the customer's uses of it (profile and balance are customers' own)
+    with django_assert_num_queries(3):
+        quote(lines=one, **args)
+    with django_assert_num_queries(3):
+        q = quote(lines=one + extra, **args)
+    assert q.loyalty_points == 50
+    assert len(q.lines) == 10
