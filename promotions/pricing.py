@@ -28,6 +28,7 @@ Hence `subtotal - discount_total - loyalty_discount == total == sum(line_total)`
 """
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -51,7 +52,7 @@ from promotions.errors import (
 )
 from promotions.models import DiscountType, PromotionKind, Trigger, Voucher
 from promotions.money import minor_unit, minor_units, quantize
-from promotions.rules import LineFacts, Rule, channel_rules
+from promotions.rules import LineFacts, Rule, channel_snapshot
 from promotions.selectors import voucher_customer_uses
 
 HUNDRED = Decimal(100)
@@ -137,12 +138,9 @@ class _Line:
     unit_price: Decimal
     unit_net: Decimal  # after catalogue rules
     discounts: dict[tuple[str, int | None], Discount] = field(default_factory=dict)
+    discounted: Decimal = Decimal(0)
     touched: bool = False
     locked: bool = False
-
-    @property
-    def discounted(self) -> Decimal:
-        return sum((d.amount for d in self.discounts.values()), Decimal(0))
 
     @property
     def net(self) -> Decimal:
@@ -155,6 +153,7 @@ class _Line:
         previous = self.discounts.get(key)
         total = amount + (previous.amount if previous else Decimal(0))
         self.discounts[key] = Discount(source, key[1], code, name, total)
+        self.discounted += amount
 
 
 def listing_prices(*, channel: Channel, variant_ids: Sequence[int]) -> dict[int, Listing]:
@@ -246,7 +245,8 @@ def quote(
 
     profile = customer_terms.pricing_profile(customer)
     tier, segments = profile.tier, frozenset(profile.segments)
-    rules = [r for r in channel_rules(channel=channel, at=at) if r.live_at(at)]
+    snapshot = channel_snapshot(channel=channel, at=at)
+    rules = [r for r in snapshot.rules if r.live_at(at)]
     code = (voucher_code or "").strip().upper() or None
     voucher_rule = (
         _voucher_rule(
@@ -261,24 +261,29 @@ def quote(
         if code
         else None
     )
-    # Catalogue stage before basket stage; within each, highest priority first.
-    applicable = sorted(
-        (
-            r
-            for r in rules
-            if (r.trigger == Trigger.AUTOMATIC and r.open_to(tier, segments)) or r is voucher_rule
-        ),
-        key=lambda r: (not r.is_catalogue, -r.priority, r.id),
-    )
+    # Which rules cover which lines, from the snapshot's index (not every rule x every line).
+    covering: dict[int, list[_Line]] = defaultdict(list)
+    for ln in work:
+        for rule_id in snapshot.rule_ids_for(ln.facts):
+            covering[rule_id].append(ln)
+    # Catalogue stage before basket stage; within each, highest priority first (snapshot order).
+    applicable = [
+        r
+        for r in rules
+        if r.id in covering
+        and ((r.trigger == Trigger.AUTOMATIC and r.open_to(tier, segments)) or r is voucher_rule)
+    ]
+    if voucher_rule is not None and voucher_rule.id not in covering:
+        raise VoucherOutOfScope(
+            "No line of this basket is covered by this voucher.", voucher_code=code
+        )
     applied: dict[int, list] = {}  # promotion id -> [rule, amount, free_shipping]
 
     for rule in applicable:
         source = "voucher" if rule is voucher_rule else "promotion"
         vcode = code if rule is voucher_rule else ""
         eligible = [
-            ln
-            for ln in work
-            if rule.matches(ln.facts) and not ln.locked and not (rule.exclusive and ln.touched)
+            ln for ln in covering[rule.id] if not ln.locked and not (rule.exclusive and ln.touched)
         ]
         if rule is voucher_rule and not eligible:
             raise VoucherOutOfScope(
