@@ -198,8 +198,9 @@ def channel_snapshot(*, channel: Channel, at: datetime) -> Snapshot:
         rules = load_rules(channel=channel, since=now - GRACE)
         cache.set(key, rules, CACHE_TTL)
     snapshot = Snapshot(rules)
-    for stale in [k for k in _built if k[0] == channel.pk]:
-        del _built[stale]
+    # list() copies the keys in one step, safe while other threads add snapshots.
+    for stale in [k for k in list(_built) if k[0] == channel.pk]:
+        _built.pop(stale, None)
     _built[(channel.pk, version)] = snapshot
     return snapshot
 

@@ -85,3 +85,42 @@ def test_admin_preview_report_and_batch_pages(shop, admin_user):
     )
     assert res.status_code == 302
     assert voucher_promo.vouchers.filter(batch="MAIL").count() == 5
+
+
+def test_admin_refuses_a_promotion_ending_before_it_starts_and_duplicate_codes(shop, admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    res = client.post(
+        "/admin/promotions/promotion/add/",
+        {
+            "name": "Backwards",
+            "kind": "catalogue",
+            "discount_type": "percent",
+            "value": "10",
+            "min_spend": "0",
+            "buy_quantity": "0",
+            "get_quantity": "0",
+            "bundle_quantity": "0",
+            "bundle_price": "0",
+            "brands": "[]",
+            "customer_tiers": "[]",
+            "customer_segments": "[]",
+            "trigger": "voucher",
+            "active": "on",
+            "priority": "0",
+            "starts_at_0": "2026-06-02",
+            "starts_at_1": "00:00:00",
+            "ends_at_0": "2026-06-01",
+            "ends_at_1": "00:00:00",
+        },
+    )
+    assert res.status_code == 200
+    assert "The end must come after the start." in res.content.decode()
+    promo = PromotionFactory(name="Codes", trigger=Trigger.VOUCHER)
+    VoucherFactory(promotion=promo, code="SAVE5")
+    res = client.post(
+        "/admin/promotions/voucher/add/",
+        {"promotion": promo.pk, "code": "save5", "active": "on", "batch": ""},
+    )
+    assert res.status_code == 200
+    assert "already exists" in res.content.decode()
