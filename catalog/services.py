@@ -591,9 +591,9 @@ def _changes_and_token(listings, percent: Decimal) -> tuple[list[PriceChange], s
                 product_name=row.variant.product.name,
                 channel_code=row.channel.code,
                 currency=row.currency,
-                old_price=row.price,
+                old_price=money.quantize(row.price, row.currency),
                 new_price=_scaled(row.price, factor, row.currency),
-                old_compare_at=row.compare_at_price,
+                old_compare_at=_scaled(row.compare_at_price, Decimal(1), row.currency),
                 new_compare_at=_scaled(row.compare_at_price, factor, row.currency),
             )
         )
