@@ -8,6 +8,10 @@ BEAT_SCHEDULE = {
         "task": "inventory.cart_holds_expire",
         "schedule": timedelta(minutes=1),
     },
+    "inventory-low-stock-scan": {
+        "task": "inventory.low_stock_scan",
+        "schedule": timedelta(minutes=30),
+    },
     "inventory-availability-outbox-drain": {
         # A safety net: each change kicks a drain after commit; this catches lost kicks.
         "task": "inventory.availability_outbox_drain",

@@ -245,3 +245,28 @@ def ledger_drift() -> list[Drift]:
         .order_by("pk")
     )
     return [Drift(*row) for row in rows]
+
+
+def incoming_drift() -> list[tuple[int, str, str, int, int]]:
+    """Stock rows whose `incoming` differs from what open transfers still have in transit to
+    them: (stock_id, sku, location_code, incoming, in_transit). One query."""
+    from inventory.models import TransferLine, TransferStatus
+
+    in_transit = (
+        TransferLine.objects.filter(
+            transfer__status__in=[TransferStatus.IN_TRANSIT, TransferStatus.PARTIALLY_RECEIVED],
+            transfer__destination_id=OuterRef("location_id"),
+            variant_id=OuterRef("variant_id"),
+        )
+        .values("variant_id")
+        .annotate(total=Sum(F("quantity") - F("quantity_received")))
+        .values("total")
+    )
+    return list(
+        Stock.objects.annotate(
+            in_transit=Coalesce(Subquery(in_transit, output_field=IntegerField()), Value(0))
+        )
+        .filter(~Q(in_transit=F("incoming")))
+        .values_list("pk", "variant__sku", "location__code", "incoming", "in_transit")
+        .order_by("pk")
+    )
