@@ -146,34 +146,27 @@ class SkuAvailability:
 
 def availability_for_skus(*, channel: Channel, skus: Iterable[str]) -> dict[str, SkuAvailability]:
     """Storefront availability per known SKU: the channel's available-to-sell, how much of it
-    can ship (stock at ships-enabled locations), and per pickup location (its own available,
-    at most the channel's available-to-sell). Unknown SKUs are absent. Two queries."""
+    can ship (stock at ships-enabled locations), and per pickup location of the channel (its
+    own available, at most the channel's available-to-sell; 0 where nothing is stocked).
+    Unknown SKUs are absent. Three queries."""
     variants = dict(Variant.objects.filter(sku__in=list(set(skus))).values_list("pk", "sku"))
+    pickup_points = list(
+        pickup_locations(channel=channel).order_by("code").values_list("pk", "code", "name")
+    )
     rows = (
         _channel_stocks(channel)
         .filter(variant_id__in=list(variants))
-        .values_list(
-            "variant_id",
-            "location_id",
-            "location__code",
-            "location__name",
-            "location__ships_enabled",
-            "location__pickup_enabled",
-            "on_hand",
-            "reserved",
-        )
-        .order_by("location__code")
+        .values_list("variant_id", "location_id", "location__ships_enabled", "on_hand", "reserved")
     )
     pool: dict[int, int] = defaultdict(int)
     ship_pool: dict[int, int] = defaultdict(int)
-    pickups: dict[int, list[tuple[int, str, str, int]]] = defaultdict(list)
-    for vid, lid, code, name, ships, pickup, on_hand, reserved in rows:
+    at: dict[tuple[int, int], int] = {}
+    for vid, lid, ships, on_hand, reserved in rows:
         available = on_hand - reserved
         pool[vid] += available
+        at[(vid, lid)] = available
         if ships:
             ship_pool[vid] += available
-        if pickup:
-            pickups[vid].append((lid, code, name, available))
     out = {}
     for vid, sku in variants.items():
         ats = channel_rule(channel, pool[vid])
@@ -183,8 +176,8 @@ def availability_for_skus(*, channel: Channel, skus: Iterable[str]) -> dict[str,
             available=ats,
             ship_available=min(ats, max(0, ship_pool[vid])),
             pickup=[
-                PickupAvailability(lid, code, name, max(0, min(ats, avail)))
-                for lid, code, name, avail in pickups[vid]
+                PickupAvailability(lid, code, name, max(0, min(ats, at.get((vid, lid), 0))))
+                for lid, code, name in pickup_points
             ],
         )
     return out
@@ -270,3 +263,8 @@ def incoming_drift() -> list[tuple[int, str, str, int, int]]:
         .values_list("pk", "variant__sku", "location__code", "incoming", "in_transit")
         .order_by("pk")
     )
+
+
+def variant_ids_by_sku(skus: Iterable[str]) -> dict[str, int]:
+    """Variant id per known SKU. One query."""
+    return dict(Variant.objects.filter(sku__in=list(set(skus))).values_list("sku", "pk"))
