@@ -189,3 +189,54 @@ def duplicate_candidates(*, limit: int = 100) -> list[dict[str, Any]]:
             }
         )
     return groups[:limit]
+
+
+def customer_profile(*, customer: Customer, orders_limit: int = 50) -> dict[str, Any]:
+    """The unified profile the lookup endpoint, staff API and admin page show: identities,
+    loyalty (balance, tier, terms), current consents, open cases and orders from every channel
+    (through the order-history port). A fixed number of queries."""
+    from customers.models import ServiceCase
+    from customers.order_history import order_history_provider
+
+    identities = list(
+        Identity.objects.filter(customer_id=customer.pk).select_related("channel").order_by("pk")
+    )
+    terms = loyalty_terms()
+    balance = loyalty_balance(customer=customer)
+    consents = consents_current(customer=customer)
+    open_cases = list(
+        ServiceCase.objects.filter(customer_id=customer.pk)
+        .exclude(status__in=["resolved", "closed"])
+        .values("id", "kind", "subject", "status", "order_reference", "created_at")
+    )
+    orders = order_history_provider().orders_for(customer_id=customer.pk, limit=orders_limit)
+    return {
+        "id": customer.pk,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "created_at": customer.created_at,
+        "last_seen_at": customer.last_seen_at,
+        "erased": customer.erased_at is not None,
+        "merged_into": customer.merged_into_id,
+        "identities": [
+            {
+                "kind": i.kind,
+                "value": i.value,
+                "channel": i.channel.code if i.channel else None,
+            }
+            for i in identities
+        ],
+        "loyalty": {
+            "balance": balance,
+            "balance_value": (Decimal(balance) * terms.point_value).quantize(Decimal("0.01")),
+            "point_value": terms.point_value,
+            "tier": customer.tier_code or None,
+            "tier_spend": customer.tier_spend,
+        },
+        "segment": customer.segment or None,
+        "consents": {
+            purpose: (record.granted if record else None) for purpose, record in consents.items()
+        },
+        "open_cases": open_cases,
+        "orders": [order.as_dict() for order in orders],
+    }
