@@ -170,24 +170,24 @@ def duplicate_candidates(*, limit: int = 100) -> list[dict[str, Any]]:
         .filter(profiles__gt=1)
         .order_by("last", "first", "post")[:limit]
     )
-    for row in name_postcode:
-        ids = sorted(
-            set(
-                Address.objects.filter(
-                    customer__in=live,
-                    customer__first_name__iexact=row["first"],
-                    customer__last_name__iexact=row["last"],
-                    postcode__iexact=row["post"],
-                ).values_list("customer_id", flat=True)
-            )
+    wanted = {(row["first"], row["last"], row["post"]) for row in name_postcode}
+    members = {}
+    rows = (
+        Address.objects.filter(customer__in=live, postcode__in={key[2] for key in wanted})
+        .annotate(
+            first=Lower("customer__first_name"),
+            last=Lower("customer__last_name"),
+            post=Upper("postcode"),
         )
-        groups.append(
-            {
-                "reason": "name_postcode",
-                "key": f"{row['first']} {row['last']} {row['post']}",
-                "customer_ids": ids,
-            }
-        )
+        .values_list("first", "last", "post", "customer_id")
+    )
+    for first, last, post, customer_id in rows:
+        if (first, last, post) in wanted:
+            members.setdefault((first, last, post), set()).add(customer_id)
+    groups.extend(
+        {"reason": "name_postcode", "key": " ".join(key), "customer_ids": sorted(ids)}
+        for key, ids in sorted(members.items())
+    )
     return groups[:limit]
 
 
