@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "omni",
+    "omni.sync",
     "catalog",
     "inventory",
     "customers",

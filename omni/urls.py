@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("promotions.urls")),
     path("", include("orders.urls")),
     path("", include("analytics.urls")),
+    path("", include("omni.sync.urls")),
 ]
 
 urlpatterns = [

@@ -6,7 +6,16 @@ import importlib.util
 from django.core.management.base import BaseCommand
 
 # Each app that has demo data offers `<app>.demo.load(command)`; order follows dependencies.
-DEMO_APPS = ["omni", "catalog", "inventory", "customers", "promotions", "orders", "analytics"]
+DEMO_APPS = [
+    "omni",
+    "catalog",
+    "inventory",
+    "customers",
+    "promotions",
+    "orders",
+    "omni.sync",
+    "analytics",
+]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""Channel sync: the connector framework that pulls and pushes channel feeds."""

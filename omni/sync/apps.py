@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SyncConfig(AppConfig):
+    name = "omni.sync"
+    label = "sync"
+    verbose_name = "Channel sync"

@@ -1,0 +1,1 @@
+"""Channel sync: connector settings, runs, rejected rows, inbound events, outbound messages."""

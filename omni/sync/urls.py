@@ -1,0 +1,3 @@
+"""Channel sync API routes (webhooks, runs), mounted under /api/v1/."""
+
+urlpatterns: list = []
