@@ -82,7 +82,7 @@ class QuoteView(APIView):
             if customer is None:
                 raise NotFound("No such customer.", code="customer_not_found", field="customer.id")
             return customer
-        return customer_terms.customer_by_email(channel=channel, email=ref["email"])
+        return customer_terms.customer_by_email(email=ref["email"])
 
 
 class PromotionReportView(APIView):

@@ -134,3 +134,20 @@ def test_report_endpoint_is_for_staff(shop, key_client, admin_client_api, sale):
     res = admin_client_api.get("/api/v1/promotions/report/")
     assert res.status_code == 200
     assert res.json()["results"][0]["name"] == "Sitewide 10"
+
+
+def test_quote_by_email_prices_for_the_profile_and_never_creates_one(shop, key_client):
+    from customers.services.identity import customer_resolve
+
+    ann = customer_resolve(channel=shop.web, email="Ann@Example.com")
+    Customer.objects.filter(pk=ann.pk).update(tier_code="gold")
+    PromotionFactory(name="Gold", value=D("50"), customer_tiers=["gold"])
+    client = key_client(shop.web)
+    body = {"lines": [{"sku": "TEE", "quantity": 1}], "customer": {"email": "ann@example.com"}}
+    res = client.post(URL, body, format="json")
+    assert (res.json()["total"], res.json()["customer_id"]) == ("10.00", ann.pk)
+    before = Customer.objects.count()
+    body["customer"] = {"email": "nobody@example.com"}
+    res = client.post(URL, body, format="json")
+    assert (res.json()["total"], res.json()["customer_id"]) == ("20.00", None)
+    assert Customer.objects.count() == before

@@ -59,3 +59,28 @@ def test_points_need_a_customer(shop):
     with pytest.raises(InvalidInput) as exc:
         quote(channel=shop.web, lines=tees(shop, 1), loyalty_points=10)
     assert (exc.value.code, exc.value.field) == ("customer_required", "loyalty_points")
+
+
+def test_real_customer_terms_tier_and_balance_with_a_fixed_query_count(
+    shop, django_assert_num_queries
+):
+    from customers.models import Customer, LoyaltySettings
+    from customers.services.loyalty import loyalty_adjust
+
+    LoyaltySettings.objects.update_or_create(
+        pk=1, defaults={"point_value": D("0.05"), "max_basket_share": D("0.25")}
+    )
+    customer = Customer.objects.create(first_name="Real")
+    Customer.objects.filter(pk=customer.pk).update(tier_code="gold")
+    loyalty_adjust(customer=customer, points=1000, idempotency_key="seed-1", note="test")
+    PromotionFactory(name="Gold 10", value=D("10"), customer_tiers=["gold"])
+    lines = [QuoteLineInput(shop.variants["TEE"].pk, 5)]
+    quote(channel=shop.web, customer=customer, lines=lines, loyalty_points=1000)  # warm
+    # 5 x 18.00 = 90.00; a quarter is 22.50 = 450 points at 0.05
+    # listings, pricing profile (customer row, tier row), loyalty terms, balance
+    with django_assert_num_queries(5):
+        q = quote(channel=shop.web, customer=customer, lines=lines, loyalty_points=1000)
+    assert (q.total, q.loyalty_points, q.loyalty_discount) == (D("67.50"), 450, D("22.50"))
+    many = [QuoteLineInput(v.pk, 1) for v in shop.variants.values()]
+    with django_assert_num_queries(5):
+        quote(channel=shop.web, customer=customer, lines=many, loyalty_points=1000)
