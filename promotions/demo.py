@@ -102,7 +102,8 @@ def load(command) -> None:
             {
                 "name": "We miss you: 15% off (at-risk and hibernating customers)",
                 "value": D("15"),
-                "priority": -5,
+                # Runs first so it replaces (not adds to) the sitewide sale for these shoppers.
+                "priority": 20,
                 "exclusive": True,
                 "customer_segments": ["at_risk", "hibernating"],
             },
