@@ -1,16 +1,21 @@
-"""Quote API (`POST /api/v1/quotes/`) and the staff per-promotion report."""
+"""Quote API (`POST /api/v1/quotes/`), staff promotions and voucher codes, and the report."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.models import Category, Product, Variant
 from customers.models import Customer
 from omni.errors import InvalidInput, NotFound
+from omni.models import Channel
 from omni.permissions import IsChannelOrStaff, is_channel_request, request_channel
 from promotions import customer_terms
+from promotions.models import Promotion, Voucher
 from promotions.pricing import QuoteLineInput, quote, variant_ids_for_skus
 from promotions.selectors import promotion_report
+from promotions.services import promotion_save, voucher_batch_create, voucher_create
 
 MAX_LINES = 200
 
@@ -110,3 +115,145 @@ class PromotionReportView(APIView):
                 ]
             }
         )
+
+
+class PromotionSerializer(serializers.ModelSerializer):
+    channels = serializers.SlugRelatedField(
+        slug_field="code", many=True, required=False, queryset=Channel.objects.all()
+    )
+    products = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Product.objects.all()
+    )
+    variants = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Variant.objects.all()
+    )
+    categories = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Category.objects.all()
+    )
+    brands = serializers.ListField(child=serializers.CharField(max_length=120), required=False)
+    customer_tiers = serializers.ListField(
+        child=serializers.CharField(max_length=32), required=False
+    )
+    customer_segments = serializers.ListField(
+        child=serializers.CharField(max_length=32), required=False
+    )
+
+    class Meta:
+        model = Promotion
+        fields = [
+            "id",
+            "name",
+            "description",
+            "kind",
+            "discount_type",
+            "value",
+            "trigger",
+            "active",
+            "starts_at",
+            "ends_at",
+            "priority",
+            "exclusive",
+            "currency",
+            "min_spend",
+            "buy_quantity",
+            "get_quantity",
+            "bundle_quantity",
+            "bundle_price",
+            "products",
+            "variants",
+            "categories",
+            "brands",
+            "channels",
+            "customer_tiers",
+            "customer_segments",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        # Window and rule checks run in promotion_save (model.clean), one place for all callers.
+        validators: list = []
+
+
+RELATIONS = ("products", "variants", "categories", "channels")
+
+
+class VoucherSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Voucher
+        fields = [
+            "id",
+            "code",
+            "batch",
+            "active",
+            "valid_from",
+            "valid_until",
+            "usage_limit",
+            "per_customer_limit",
+            "times_used",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class VoucherCreateInput(serializers.Serializer):
+    code = serializers.CharField(max_length=64, required=False)
+    prefix = serializers.CharField(max_length=40, required=False)
+    count = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
+    usage_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    per_customer_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    valid_from = serializers.DateTimeField(required=False, allow_null=True)
+    valid_until = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        if ("code" in attrs) == ("prefix" in attrs):
+            raise serializers.ValidationError(
+                "Give either a code, or a prefix and a count for a batch.", code="code_or_prefix"
+            )
+        if "prefix" in attrs and "count" not in attrs:
+            raise serializers.ValidationError({"count": "A batch needs a count."})
+        return attrs
+
+
+class PromotionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Staff: promotions (deactivate with `active: false`; rows are kept for the report), and
+    their voucher codes. Every change goes through promotion_save, which validates the rule and
+    invalidates the channels' cached rules."""
+
+    serializer_class = PromotionSerializer
+    queryset = Promotion.objects.prefetch_related("products", "variants", "categories", "channels")
+    filterset_fields = ["kind", "trigger", "active"]
+
+    def perform_create(self, serializer):
+        serializer.instance = self._save(None, serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = self._save(serializer.instance, serializer.validated_data)
+
+    @staticmethod
+    def _save(promotion, data):
+        fields = {k: v for k, v in data.items() if k not in RELATIONS}
+        relations = {k: data[k] for k in RELATIONS if k in data}
+        return promotion_save(promotion=promotion, fields=fields, **relations)
+
+    @extend_schema(request=VoucherCreateInput, responses={201: VoucherSerializer(many=True)})
+    @action(detail=True, methods=["get", "post"])
+    def vouchers(self, request, pk=None):
+        """GET: the promotion's codes (paginated). POST: one code, or a batch `PREFIX-XXXXXXXX`."""
+        promotion = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(promotion.vouchers.order_by("code"))
+            return self.get_paginated_response(VoucherSerializer(page, many=True).data)
+        data = VoucherCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = dict(data.validated_data)
+        if "code" in params:
+            created = [voucher_create(promotion=promotion, **params)]
+        else:
+            created = voucher_batch_create(promotion=promotion, **params)
+        return Response(VoucherSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
