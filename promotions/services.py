@@ -1,5 +1,19 @@
 """State changes of promotions: creating and editing rules, voucher codes (single and batch),
-redeeming and releasing codes for orders, and recording what each promotion gave an order."""
+redeeming and releasing codes for orders, and recording what each promotion gave an order.
+
+How order placement uses promotions (all inside the order's own transaction; each call is a
+fixed number of queries):
+1. `q = pricing.quote(channel=..., customer=..., lines=..., voucher_code=..., loyalty_points=...)`
+   and store `q.as_dict()` on the order: lines keep `unit_price`, `discounts`, `line_total`.
+   `POST /api/v1/quotes/` returns the same dict, so the storefront shows what the order gets.
+2. if `q.voucher_code`: `voucher_redeem(code=q.voucher_code, channel=..., customer=...,
+   order_reference=order.number)` (raises VoucherExhausted etc. if a racing checkout took the
+   last use; roll the order back).
+3. if `q.loyalty_points`: `customers.services.loyalty_redeem(points=q.loyalty_points, ...)`.
+4. `promotion_uses_record(quote=q, order_reference=order.number, channel=...)` for the report.
+On cancellation: `voucher_release(order_reference=...)` and
+`promotion_uses_cancel(order_reference=...)` (both idempotent).
+"""
 
 import secrets
 from collections.abc import Iterable, Mapping
