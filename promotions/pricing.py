@@ -427,7 +427,8 @@ def _apply(rule: Rule, lines: list[_Line], currency: str, source: str, code: str
             if rule.discount_type == DiscountType.PERCENT:
                 off = quantize(unit_value * rule.value / HUNDRED, currency)
             else:
-                off = quantize(rule.value, currency)
+                # An amount off one unit never eats into the line's other units.
+                off = min(quantize(rule.value, currency), quantize(unit_value, currency))
             off = min(off, ln.net)
             if off <= 0:
                 continue

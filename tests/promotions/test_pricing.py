@@ -443,3 +443,19 @@ def test_quote_with_voucher_and_customer_runs_a_fixed_number_of_queries(
         q = quote(lines=one + extra, **args)
     assert q.loyalty_points == 50
     assert len(q.lines) == 10
+
+
+def test_buy_x_get_y_amount_off_is_capped_at_the_unit(shop):
+    PromotionFactory(
+        name="Buy 1 get 1 with 15 off",
+        kind=PromotionKind.BUY_X_GET_Y,
+        discount_type=DiscountType.AMOUNT,
+        value=D("15"),
+        buy_quantity=1,
+        get_quantity=1,
+    )
+    # 2 mugs: one is discounted by at most its own 9.99
+    assert quote(channel=shop.web, lines=lines_of(shop, {"MUG": 2})).total == D("9.99")
+    # tee + shoe: the tee (cheaper) gets 15.00 off
+    q = quote(channel=shop.web, lines=lines_of(shop, {"TEE": 1, "SHOE": 1}))
+    assert q.total == D("85.00")
