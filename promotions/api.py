@@ -42,6 +42,50 @@ class QuoteInput(serializers.Serializer):
     loyalty_points = serializers.IntegerField(min_value=0, required=False, default=0)
 
 
+class QuoteOutput(serializers.Serializer):
+    """The quote as stored on orders (documentation of `Quote.as_dict()`; amounts are strings
+    with the currency's decimals)."""
+
+    class Line(serializers.Serializer):
+        class Discount(serializers.Serializer):
+            source = serializers.ChoiceField(choices=["promotion", "voucher", "loyalty"])
+            promotion_id = serializers.IntegerField(allow_null=True)
+            voucher_code = serializers.CharField()
+            name = serializers.CharField()
+            amount = serializers.DecimalField(max_digits=14, decimal_places=3)
+
+        variant_id = serializers.IntegerField()
+        sku = serializers.CharField()
+        quantity = serializers.IntegerField()
+        unit_price = serializers.DecimalField(max_digits=14, decimal_places=3)
+        discounts = Discount(many=True)
+        line_discount = serializers.DecimalField(max_digits=14, decimal_places=3)
+        line_total = serializers.DecimalField(max_digits=14, decimal_places=3)
+        final_unit_price = serializers.DecimalField(max_digits=14, decimal_places=3)
+
+    class Applied(serializers.Serializer):
+        promotion_id = serializers.IntegerField()
+        name = serializers.CharField()
+        source = serializers.ChoiceField(choices=["promotion", "voucher"])
+        voucher_code = serializers.CharField()
+        amount = serializers.DecimalField(max_digits=14, decimal_places=3)
+        free_shipping = serializers.BooleanField()
+
+    channel_id = serializers.IntegerField()
+    currency = serializers.CharField()
+    customer_id = serializers.IntegerField(allow_null=True)
+    lines = Line(many=True)
+    subtotal = serializers.DecimalField(max_digits=14, decimal_places=3)
+    discount_total = serializers.DecimalField(max_digits=14, decimal_places=3)
+    loyalty_points = serializers.IntegerField(help_text="Points used (may be fewer than asked).")
+    loyalty_discount = serializers.DecimalField(max_digits=14, decimal_places=3)
+    total = serializers.DecimalField(max_digits=14, decimal_places=3)
+    free_shipping = serializers.BooleanField()
+    voucher_code = serializers.CharField(allow_null=True)
+    promotions = Applied(many=True)
+    quoted_at = serializers.DateTimeField()
+
+
 class QuoteView(APIView):
     """Price a basket in the caller's channel: per line the listing price, every discount with
     the promotion or voucher that gave it, and totals; the figures an order placed now gets."""
@@ -49,7 +93,7 @@ class QuoteView(APIView):
     permission_classes = [IsChannelOrStaff]
     required_scope = "orders"
 
-    @extend_schema(request=QuoteInput, responses={200: dict})
+    @extend_schema(request=QuoteInput, responses={200: QuoteOutput})
     def post(self, request):
         channel = request_channel(request)
         data = QuoteInput(data=request.data)

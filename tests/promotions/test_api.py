@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from customers.models import Customer
+from promotions.api import QuoteOutput
 from promotions.models import Trigger
 from tests.promotions.factories import PromotionFactory, VoucherFactory
 
@@ -29,6 +30,8 @@ def test_quote_by_sku_in_the_keys_channel(shop, sale, key_client):
     )
     assert body["lines"][0]["discounts"][0]["promotion_id"] == sale.pk
     assert body["channel_id"] == shop.store.pk
+    documented = QuoteOutput(data=body)
+    assert documented.is_valid(), documented.errors
 
 
 def test_quote_needs_the_orders_scope(shop, key_client):
