@@ -50,7 +50,7 @@ class QuoteOutput(serializers.Serializer):
         class Discount(serializers.Serializer):
             source = serializers.ChoiceField(choices=["promotion", "voucher", "loyalty"])
             promotion_id = serializers.IntegerField(allow_null=True)
-            voucher_code = serializers.CharField()
+            voucher_code = serializers.CharField(allow_blank=True)
             name = serializers.CharField()
             amount = serializers.DecimalField(max_digits=14, decimal_places=3)
 
@@ -67,7 +67,7 @@ class QuoteOutput(serializers.Serializer):
         promotion_id = serializers.IntegerField()
         name = serializers.CharField()
         source = serializers.ChoiceField(choices=["promotion", "voucher"])
-        voucher_code = serializers.CharField()
+        voucher_code = serializers.CharField(allow_blank=True)
         amount = serializers.DecimalField(max_digits=14, decimal_places=3)
         free_shipping = serializers.BooleanField()
 
