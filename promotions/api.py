@@ -64,7 +64,9 @@ class QuoteOutput(serializers.Serializer):
         final_unit_price = serializers.DecimalField(max_digits=14, decimal_places=3)
 
     class Applied(serializers.Serializer):
-        promotion_id = serializers.IntegerField()
+        promotion_id = serializers.IntegerField(
+            allow_null=True, help_text="None for the customer's loyalty tier benefit."
+        )
         name = serializers.CharField()
         source = serializers.ChoiceField(choices=["promotion", "voucher"])
         voucher_code = serializers.CharField(allow_blank=True)

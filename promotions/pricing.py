@@ -5,6 +5,8 @@ How a quote is built
 2. Catalogue stage: catalogue rules, highest priority first, take a percentage or an amount off
    each unit, or set a fixed unit price, on the lines they target. Each rule works on the unit
    price left by the rules before it.
+   Then the customer's loyalty tier benefit (customers' `LoyaltyTier.benefits`:
+   `discount_percent` off each unit, `free_shipping`), on lines no exclusive rule holds.
 3. Basket stage: spend threshold, buy X get Y, bundle price and free shipping rules, highest
    priority first, on the targeted lines' amounts left by everything before them.
    The promotion unlocked by `voucher_code` runs in the stage of its kind, in priority order,
@@ -32,7 +34,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils import timezone
@@ -88,7 +90,7 @@ class QuoteLine:
 
 @dataclass(frozen=True)
 class AppliedPromotion:
-    promotion_id: int
+    promotion_id: int | None  # None: the customer's tier benefit
     name: str
     source: str
     voucher_code: str
@@ -277,9 +279,15 @@ def quote(
         raise VoucherOutOfScope(
             "No line of this basket is covered by this voucher.", voucher_code=code
         )
-    applied: dict[int, list] = {}  # promotion id -> [rule, amount, free_shipping]
+    # promotion id (None: the tier benefit) -> [id, name, amount, free_shipping, source, code]
+    applied: dict[int | None, list] = {}
+    benefits = getattr(profile, "tier_benefits", None) or {}
+    tier_pending = bool(tier and benefits)
 
     for rule in applicable:
+        if tier_pending and not rule.is_catalogue:
+            _tier_benefit(tier=tier, benefits=benefits, lines=work, currency=currency, into=applied)
+            tier_pending = False
         source = "voucher" if rule is voucher_rule else "promotion"
         vcode = code if rule is voucher_rule else ""
         eligible = [
@@ -300,12 +308,16 @@ def quote(
                 )
             continue
         if rule.kind == PromotionKind.FREE_SHIPPING:
-            applied[rule.id] = [rule, Decimal(0), True, source, vcode]
+            applied[rule.id] = [rule.id, rule.name, Decimal(0), True, source, vcode]
             continue
         given = _apply(rule, eligible, currency, source, vcode)
         if given > 0:
-            entry = applied.setdefault(rule.id, [rule, Decimal(0), False, source, vcode])
-            entry[1] += given
+            entry = applied.setdefault(
+                rule.id, [rule.id, rule.name, Decimal(0), False, source, vcode]
+            )
+            entry[2] += given
+    if tier_pending:
+        _tier_benefit(tier=tier, benefits=benefits, lines=work, currency=currency, into=applied)
 
     loyalty_used, loyalty_discount = _loyalty(
         customer=customer, requested=loyalty_points, lines=work, currency=currency
@@ -340,18 +352,18 @@ def quote(
         loyalty_points=loyalty_used,
         loyalty_discount=loyalty_discount,
         total=subtotal - all_discounts,
-        free_shipping=any(entry[2] for entry in applied.values()),
+        free_shipping=any(entry[3] for entry in applied.values()),
         voucher_code=code if voucher_rule else None,
         promotions=tuple(
             AppliedPromotion(
-                promotion_id=rule.id,
-                name=rule.name,
+                promotion_id=pid,
+                name=name,
                 source=source,
                 voucher_code=vcode,
                 amount=amount,
                 free_shipping=free,
             )
-            for rule, amount, free, source, vcode in applied.values()
+            for pid, name, amount, free, source, vcode in applied.values()
         ),
         quoted_at=at,
     )
@@ -453,6 +465,35 @@ def _apply(rule: Rule, lines: list[_Line], currency: str, source: str, code: str
             given += total
         return given
     raise ValueError(f"unknown promotion kind {rule.kind!r}")
+
+
+def _tier_benefit(*, tier: str, benefits, lines: list[_Line], currency: str, into: dict) -> None:
+    """The customer's loyalty tier benefits (customers' `LoyaltyTier.benefits`) that pricing
+    understands: `discount_percent` off every unit, after the catalogue rules and on the lines
+    no exclusive promotion holds, and `free_shipping`. Other keys are not pricing's."""
+    name = f"{tier.replace('_', ' ').title()} tier benefit"
+    percent = benefits.get("discount_percent")
+    try:
+        percent = None if isinstance(percent, bool) else Decimal(str(percent))
+    except (InvalidOperation, ValueError):
+        percent = None
+    if percent is not None and percent.is_finite() and 0 < percent <= HUNDRED:
+        given = Decimal(0)
+        for ln in lines:
+            if ln.locked:
+                continue
+            off = quantize(ln.unit_net * percent / HUNDRED, currency)
+            amount = min(off * ln.quantity, ln.net)
+            if amount <= 0:
+                continue
+            ln.unit_net -= off
+            ln.add(None, "promotion", "", name, amount)
+            ln.touched = True
+            given += amount
+        if given > 0:
+            into[None] = [None, name, given, False, "promotion", ""]
+    if benefits.get("free_shipping") is True:
+        into.setdefault(None, [None, name, Decimal(0), False, "promotion", ""])[3] = True
 
 
 def _unit_discount(rule: Rule, unit: Decimal, currency: str) -> Decimal:

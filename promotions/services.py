@@ -289,10 +289,9 @@ def promotion_uses_record(*, quote: Quote, order_reference: str, channel: Channe
     order's transaction, with the quote stored on the order. Idempotent per (promotion,
     order); two queries (the promotions still existing, a bulk insert skipping rows
     recorded already)."""
-    if not quote.promotions:
-        return []
     rows = []
-    for applied in quote.promotions:
+    # Tier benefits (promotion_id None) belong to no promotion row and are not reported here.
+    for applied in (a for a in quote.promotions if a.promotion_id is not None):
         lines = [
             line
             for line in quote.lines
@@ -315,6 +314,8 @@ def promotion_uses_record(*, quote: Quote, order_reference: str, channel: Channe
                 order_total=quote.total,
             )
         )
+    if not rows:
+        return []
     # A promotion deleted since the quote has nothing left to report on.
     existing = set(
         Promotion.objects.filter(pk__in=[r.promotion_id for r in rows]).values_list("pk", flat=True)
