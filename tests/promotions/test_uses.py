@@ -78,6 +78,10 @@ def test_admin_preview_report_and_batch_pages(shop, admin_user):
     res = client.post("/admin/promotions/promotion/preview/", {"basket": "NOPE 1"})
     assert "Unknown SKU: NOPE" in res.content.decode()
     assert client.get("/admin/promotions/promotion/report/").status_code == 200
+    for page in ["promotion", "voucher", "voucherredemption", "promotionuse"]:
+        assert client.get(f"/admin/promotions/{page}/").status_code == 200, page
+    assert "Preview a basket" in client.get("/admin/promotions/promotion/").content.decode()
+    assert client.get("/admin/promotions/promotion/add/").status_code == 200
     assert client.get(f"/admin/promotions/promotion/{sale.pk}/change/").status_code == 200
     res = client.post(
         f"/admin/promotions/promotion/{voucher_promo.pk}/vouchers/",
