@@ -3,7 +3,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from customers.api import CaseViewSet, CustomerLookupView, CustomerViewSet, MergeViewSet
+from customers.api import (
+    CaseViewSet,
+    CustomerLookupView,
+    CustomerViewSet,
+    MergeViewSet,
+    StorefrontCaseView,
+    StorefrontConsentView,
+)
 
 router = SimpleRouter()
 router.register("customers", CustomerViewSet, basename="customer")
@@ -12,5 +19,7 @@ router.register("customer-cases", CaseViewSet, basename="customer-case")
 
 urlpatterns = [
     path("customers/lookup/", CustomerLookupView.as_view(), name="customer-lookup"),
+    path("customers/consents/", StorefrontConsentView.as_view(), name="customer-consent"),
+    path("customers/cases/", StorefrontCaseView.as_view(), name="customer-case-raise"),
     *router.urls,
 ]

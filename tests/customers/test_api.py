@@ -226,3 +226,39 @@ def test_staff_search_and_duplicates(ada, channel, admin_client_api):
     groups = admin_client_api.get("/api/v1/customers/duplicates/").json()
     assert groups[0]["reason"] == "email_variant"
     assert len(groups[0]["customer_ids"]) == 2
+
+
+def test_channel_records_consent_and_withdrawal_for_the_customer_it_names(ada, channel, key_client):
+    client = key_client(channel, scopes=["customers"])
+    url = "/api/v1/customers/consents/"
+    given = client.post(url, {"email": "ada@example.com", "purpose": "sms", "granted": True})
+    assert given.status_code == 201
+    assert given.json()["customer"] == ada.pk
+    client.post(url, {"phone": "4155552671", "purpose": "sms", "granted": False, "source": "STOP"})
+    profile = client.get(LOOKUP, {"email": "ada@example.com"}).json()
+    assert profile["consents"]["sms"] is False
+    nobody = client.post(url, {"purpose": "sms", "granted": True})
+    assert (nobody.status_code, nobody.json()["errors"][0]["field"]) == (400, "email")
+
+
+def test_channel_raises_a_case_on_the_profile(ada, channel, key_client):
+    response = key_client(channel, scopes=["customers"]).post(
+        "/api/v1/customers/cases/",
+        {
+            "email": "ada@example.com",
+            "kind": "return_request",
+            "subject": "Too small",
+            "order_reference": "W-1",
+        },
+    )
+    assert response.status_code == 201
+    assert response.json()["customer"] == ada.pk
+    assert ada.cases.get().channel == channel
+
+
+def test_storefront_writes_need_the_customers_scope(ada, channel, key_client):
+    client = key_client(channel, scopes=["orders"])
+    response = client.post(
+        "/api/v1/customers/cases/", {"email": "ada@example.com", "kind": "inquiry", "subject": "x"}
+    )
+    assert response.status_code == 403
