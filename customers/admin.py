@@ -114,7 +114,7 @@ class CustomerAdmin(admin.ModelAdmin):
         ("erased_at", admin.EmptyFieldListFilter),
         ("merged_into", admin.EmptyFieldListFilter),
     ]
-    search_fields = ["first_name", "last_name", "=identities__value"]
+    search_fields = ["first_name", "last_name", "identities__value"]
     readonly_fields = [
         "state",
         "created_at",

@@ -51,16 +51,6 @@ def _check_amount(amount, *, field: str = "amount", allow_negative: bool = False
     return value.quantize(MONEY)
 
 
-def _live_customer_id(customer: Customer) -> int:
-    """Follow merges: points and spend of a stale (merged) profile land on its survivor."""
-    pk = customer.merged_into_id or customer.pk
-    while True:
-        row = Customer.objects.filter(pk=pk).values_list("merged_into_id", flat=True).first()
-        if row is None:
-            return pk
-        pk = row
-
-
 def _create_entry(entry: LoyaltyEntry) -> LoyaltyEntry:
     """Insert in a savepoint; a concurrent insert of the same key wins and is returned."""
     try:
@@ -87,15 +77,16 @@ def loyalty_earn(
     """Credit points for `amount` spent in `channel` (on order completion): the channel's earn
     rate (or the default) times the customer's tier multiplier, rounded down. Also records the
     spend (one row per (channel, reference)) and refreshes the tier. Idempotent by key: a retry
-    returns the first entry. Credits expire after the configured period. No lock is needed: a
-    credit cannot make the balance negative. Fixed number of queries; nests in the caller's
-    transaction."""
+    returns the first entry. Credits expire after the configured period. Locks the customer's
+    row (a credit cannot make the balance negative, but a concurrent merge must not strand it).
+    Fixed number of queries; nests in the caller's transaction."""
     key = _check_key(idempotency_key)
     amount = _check_amount(amount)
     existing = LoyaltyEntry.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing
-    customer_id = _live_customer_id(customer)
+    # The row lock keeps a concurrent merge from leaving this entry behind on a merged profile.
+    customer_id = customer_for_update(customer.merged_into_id or customer.pk).pk
     settings = loyalty_settings()
     rate = LoyaltyChannelRate.objects.filter(channel=channel).values_list("earn_rate", flat=True)
     rate_value = rate.first()
@@ -405,7 +396,7 @@ def customer_record_purchase(
     amount = _check_amount(amount, allow_negative=True)
     if not reference:
         raise InvalidInput("A reference is required.", code="required", field="reference")
-    customer_id = _live_customer_id(customer)
+    customer_id = customer_for_update(customer.merged_into_id or customer.pk).pk
     SpendRecord.objects.bulk_create(
         [
             SpendRecord(
