@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from customers.errors import InsufficientPoints
@@ -218,12 +218,12 @@ def loyalty_reverse(
     customers_for_update(customer_ids)
     targets = list(
         LoyaltyEntry.objects.filter(targets_q)
-        .annotate(reversed_points=Sum("reversals__points"))
+        .annotate(reversed_points=Sum("reversals__points"), reversal_count=Count("reversals"))
         .order_by("pk")
     )
-    if points is not None and len(targets) != 1:
+    if (points is not None or returned is not None) and len(targets) != 1:
         raise InvalidInput(
-            "Reversing a number of points needs exactly one original entry.",
+            "A partial reversal (points or amount) needs exactly one original entry.",
             code="ambiguous_reversal",
             field="original_idempotency_key",
         )
@@ -237,7 +237,11 @@ def loyalty_reverse(
     entries, refunds = [], []
     for target in targets:
         remaining = abs(target.points) - abs(target.reversed_points or 0)
-        if remaining <= 0:
+        # An earn worth 0 points (a 0-rate channel) is still reversed once, for its spend.
+        zero_earn_pending = target.points == 0 and (
+            returned is not None or not target.reversal_count
+        )
+        if remaining <= 0 and not zero_earn_pending:
             continue
         if points is not None:
             wanted = min(points, remaining)
