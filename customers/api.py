@@ -16,6 +16,8 @@ from customers.models import (
     ConsentPurpose,
     ConsentRecord,
     Customer,
+    IdentityKind,
+    LoyaltyEntry,
     MergeRecord,
     ServiceCase,
 )
@@ -31,6 +33,8 @@ from customers.services import (
     customer_merge,
     customer_resolve,
     customer_unmerge,
+    identity_add,
+    loyalty_adjust,
 )
 from omni.errors import InvalidInput, NotFound
 from omni.models import Channel
@@ -368,6 +372,85 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         payload.is_valid(raise_exception=True)
         record = consent_record(customer=customer, user=request.user, **payload.validated_data)
         return Response(ConsentOutput(record).data, status=status.HTTP_201_CREATED)
+
+
+class LoyaltyEntryOutput(serializers.ModelSerializer):
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    kind = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = LoyaltyEntry
+        fields = [
+            "id",
+            "kind",
+            "points",
+            "idempotency_key",
+            "reference",
+            "channel",
+            "amount",
+            "reverses",
+            "expires_at",
+            "note",
+            "created_at",
+        ]
+
+
+class AdjustInput(serializers.Serializer):
+    points = serializers.IntegerField(help_text="Positive: credit; negative: debit.")
+    idempotency_key = serializers.CharField(max_length=255)
+    note = serializers.CharField(max_length=200)
+
+
+class IdentityInput(serializers.Serializer):
+    kind = serializers.CharField(help_text=f"One of {', '.join(IdentityKind.values)}.")
+    value = serializers.CharField(max_length=320)
+    channel = serializers.SlugRelatedField(
+        slug_field="code", queryset=Channel.objects.all(), required=False, allow_null=True
+    )
+
+
+class CustomerLedgerViewSet(viewsets.GenericViewSet):
+    """Staff: a profile's points ledger (newest first), staff adjustments and identities."""
+
+    queryset = Customer.objects.all()
+    lookup_value_regex = r"\d+"
+    staff_permissions: list[str] | None = None
+
+    @extend_schema(responses={200: LoyaltyEntryOutput(many=True)})
+    @action(detail=True, methods=["get"], staff_permissions=["customers.view_loyaltyentry"])
+    def loyalty(self, request, pk=None):
+        customer = get_object_or_404(Customer, pk=pk)
+        entries = LoyaltyEntry.objects.filter(customer=customer).select_related("channel")
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(LoyaltyEntryOutput(page, many=True).data)
+
+    @extend_schema(request=AdjustInput, responses={201: LoyaltyEntryOutput})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="loyalty/adjust",
+        staff_permissions=["customers.add_loyaltyentry"],
+    )
+    def loyalty_adjust(self, request, pk=None):
+        customer = get_object_or_404(Customer, pk=pk)
+        payload = AdjustInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        entry = loyalty_adjust(customer=customer, user=request.user, **payload.validated_data)
+        return Response(LoyaltyEntryOutput(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=IdentityInput, responses={201: IdentityOutput})
+    @action(detail=True, methods=["post"], staff_permissions=["customers.add_identity"])
+    def identities(self, request, pk=None):
+        customer = get_object_or_404(Customer, pk=pk)
+        payload = IdentityInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        identity = identity_add(customer=customer, **payload.validated_data)
+        body = {
+            "kind": identity.kind,
+            "value": identity.value,
+            "channel": identity.channel.code if identity.channel else None,
+        }
+        return Response(IdentityOutput(body).data, status=status.HTTP_201_CREATED)
 
 
 # --- Staff: merges -----------------------------------------------------------------------------

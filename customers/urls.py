@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from customers.api import (
     CaseViewSet,
+    CustomerLedgerViewSet,
     CustomerLookupView,
     CustomerViewSet,
     MergeViewSet,
@@ -14,6 +15,7 @@ from customers.api import (
 
 router = SimpleRouter()
 router.register("customers", CustomerViewSet, basename="customer")
+router.register("customers", CustomerLedgerViewSet, basename="customer-ledger")
 router.register("customer-merges", MergeViewSet, basename="customer-merge")
 router.register("customer-cases", CaseViewSet, basename="customer-case")
 

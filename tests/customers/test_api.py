@@ -262,3 +262,31 @@ def test_storefront_writes_need_the_customers_scope(ada, channel, key_client):
         "/api/v1/customers/cases/", {"email": "ada@example.com", "kind": "inquiry", "subject": "x"}
     )
     assert response.status_code == 403
+
+
+def test_staff_reads_the_ledger_and_adjusts_points(ada, staff_user):
+    client = staff_client(staff_user, "customers.view_loyaltyentry", "customers.add_loyaltyentry")
+    ledger = client.get(f"/api/v1/customers/{ada.pk}/loyalty/").json()
+    assert ledger["count"] == 1
+    assert ledger["results"][0]["points"] == 120
+    url = f"/api/v1/customers/{ada.pk}/loyalty/adjust/"
+    body = {"points": -20, "idempotency_key": "goodwill-1", "note": "price match"}
+    assert client.post(url, body).status_code == 201
+    assert client.post(url, body).status_code == 201  # retried: the same entry
+    refused = client.post(url, {**body, "points": -500, "idempotency_key": "g-2"})
+    assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_points")
+    assert client.get(f"/api/v1/customers/{ada.pk}/loyalty/").json()["count"] == 2
+
+
+def test_staff_adds_an_identity_normalised_and_unique(ada, channel, admin_client_api):
+    url = f"/api/v1/customers/{ada.pk}/identities/"
+    added = admin_client_api.post(url, {"kind": "phone", "value": "+44 20 7946 0018"})
+    assert added.status_code == 201
+    assert added.json()["value"] == "+442079460018"
+    other = customer_resolve(channel=channel, email="eve@example.com")
+    taken = admin_client_api.post(
+        f"/api/v1/customers/{other.pk}/identities/", {"kind": "email", "value": "ADA@example.com"}
+    )
+    assert (taken.status_code, taken.json()["code"]) == (409, "identity_taken")
+    bad = admin_client_api.post(url, {"kind": "email", "value": "nope"})
+    assert (bad.status_code, bad.json()["errors"][0]["field"]) == (400, "value")
