@@ -176,3 +176,15 @@ def test_consent_added_in_the_admin_is_a_new_record(ada, admin_client, admin_use
     latest = ada.consents.filter(purpose="sms").first()
     assert (latest.granted, latest.recorded_by) == (False, admin_user)
     assert ada.consents.filter(purpose="sms").count() == 2
+
+
+def test_duplicates_page_links_groups_to_the_merge_action(ada, channel, admin_client):
+    twin = customer_resolve(channel=channel, email="ada+promo@example.com")
+    page = admin_client.get("/admin/customers/customer/duplicates/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "same mailbox" in html
+    assert f"?id__in={ada.pk},{twin.pk}" in html
+    listed = admin_client.get(CHANGELIST, {"id__in": f"{ada.pk},{twin.pk}"})
+    assert listed.status_code == 200
+    assert "Duplicate candidates" in admin_client.get(CHANGELIST).content.decode()
