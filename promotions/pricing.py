@@ -432,38 +432,28 @@ def _apply(rule: Rule, lines: list[_Line], currency: str, source: str, code: str
         return total
     if rule.kind == PromotionKind.BUY_X_GET_Y:
         group = rule.buy_quantity + rule.get_quantity
-        units = _units(lines)
-        free = (len(units) // group) * rule.get_quantity
-        # The cheapest units are the ones given away (ties: later lines first).
-        for unit_value, ln in sorted(units, key=lambda u: (u[0], -u[1].index))[:free]:
+        free = (sum(ln.quantity for ln in lines) // group) * rule.get_quantity
+        # The cheapest units are the ones given away (ties: later lines first). A line's units
+        # all cost the same, so lines are taken whole or in part, never unit by unit.
+        for unit_value, ln in sorted(_unit_values(lines), key=lambda u: (u[0], -u[1].index)):
+            if free <= 0:
+                break
+            take = min(free, ln.quantity)
+            free -= take
             if rule.discount_type == DiscountType.PERCENT:
                 off = quantize(unit_value * rule.value / HUNDRED, currency)
             else:
                 # An amount off one unit never eats into the line's other units.
                 off = min(quantize(rule.value, currency), quantize(unit_value, currency))
-            off = min(off, ln.net)
-            if off <= 0:
+            amount = min(off * take, ln.net)
+            if amount <= 0:
                 continue
-            ln.add(rule, source, code, rule.name, off)
+            ln.add(rule, source, code, rule.name, amount)
             _touch(rule, ln)
-            given += off
+            given += amount
         return given
     if rule.kind == PromotionKind.BUNDLE:
-        size = rule.bundle_quantity
-        # The dearest units form the bundles: the shopper gets the most from the bundle price.
-        units = sorted(_units(lines), key=lambda u: (-u[0], u[1].index))
-        count = len(units) // size
-        for start in range(0, count * size, size):
-            members = units[start : start + size]
-            gross = sum((value for value, _ in members), Decimal(0))
-            total = max(Decimal(0), quantize(gross - rule.bundle_price, currency))
-            shares = allocate(total, [value for value, _ in members], currency)
-            for (_, ln), share in zip(members, shares, strict=True):
-                ln.add(rule, source, code, rule.name, share)
-                if share > 0:
-                    _touch(rule, ln)
-            given += total
-        return given
+        return _bundle(rule, lines, currency, source, code)
     raise ValueError(f"unknown promotion kind {rule.kind!r}")
 
 
@@ -504,9 +494,53 @@ def _unit_discount(rule: Rule, unit: Decimal, currency: str) -> Decimal:
     return max(Decimal(0), unit - quantize(rule.value, currency))
 
 
-def _units(lines: list[_Line]) -> list[tuple[Decimal, _Line]]:
-    """One entry per unit with what that unit still costs (its line's net over its units)."""
-    return [(ln.net / ln.quantity, ln) for ln in lines for _ in range(ln.quantity)]
+def _unit_values(lines: list[_Line]) -> list[tuple[Decimal, _Line]]:
+    """What one unit of each line still costs (its net over its units)."""
+    return [(ln.net / ln.quantity, ln) for ln in lines]
+
+
+def _bundle(rule: Rule, lines: list[_Line], currency: str, source: str, code: str) -> Decimal:
+    """Bundles of `bundle_quantity` units at `bundle_price`, formed from the dearest units down
+    (the shopper gets the most from the price); leftover units pay full price. A bundle's
+    discount is spread over its units by largest remainder. Bundles made of one line's units
+    are all alike and are counted in one step, so huge quantities cost no more to price."""
+    size = rule.bundle_quantity
+    given = Decimal(0)
+    pieces: list[tuple[Decimal, _Line, int]] = []  # the bundle being filled: (value, line, n)
+    filled = 0
+
+    def close(members: list[tuple[Decimal, _Line, int]]) -> Decimal:
+        weights = [value * n for value, _, n in members]
+        total = max(Decimal(0), quantize(sum(weights, Decimal(0)) - rule.bundle_price, currency))
+        for (_, ln, _), share in zip(members, allocate(total, weights, currency), strict=True):
+            ln.add(rule, source, code, rule.name, share)
+            if share > 0:
+                _touch(rule, ln)
+        return total
+
+    for value, ln in sorted(_unit_values(lines), key=lambda u: (-u[0], u[1].index)):
+        left = ln.quantity
+        if pieces:
+            take = min(left, size - filled)
+            pieces.append((value, ln, take))
+            filled += take
+            left -= take
+            if filled == size:
+                given += close(pieces)
+                pieces, filled = [], 0
+        if left >= size:
+            bundles = left // size
+            each = max(Decimal(0), quantize(value * size - rule.bundle_price, currency))
+            amount = min(each * bundles, ln.net)
+            if amount > 0:
+                ln.add(rule, source, code, rule.name, amount)
+                _touch(rule, ln)
+                given += amount
+            left -= bundles * size
+        if left:
+            pieces.append((value, ln, left))
+            filled += left
+    return given
 
 
 def _touch(rule: Rule, line: _Line) -> None:
