@@ -139,23 +139,36 @@ class _Line:
     quantity: int
     unit_price: Decimal
     unit_net: Decimal  # after catalogue rules
-    discounts: dict[tuple[str, int | None], Discount] = field(default_factory=dict)
+    # (source, promotion id) -> [code, name, amount]; turned into Discounts at the end.
+    discounts: dict[tuple[str, int | None], list] = field(default_factory=dict)
     discounted: Decimal = Decimal(0)
+    gross: Decimal = Decimal(0)
     touched: bool = False
     locked: bool = False
 
+    def __post_init__(self) -> None:
+        self.gross = self.unit_price * self.quantity
+
     @property
     def net(self) -> Decimal:
-        return self.unit_price * self.quantity - self.discounted
+        return self.gross - self.discounted
 
     def add(self, rule: Rule | None, source: str, code: str, name: str, amount: Decimal) -> None:
         if amount <= 0:
             return
         key = (source, rule.id if rule else None)
-        previous = self.discounts.get(key)
-        total = amount + (previous.amount if previous else Decimal(0))
-        self.discounts[key] = Discount(source, key[1], code, name, total)
+        entry = self.discounts.get(key)
+        if entry is None:
+            self.discounts[key] = [code, name, amount]
+        else:
+            entry[2] += amount
         self.discounted += amount
+
+    def discount_list(self) -> tuple[Discount, ...]:
+        return tuple(
+            Discount(source, pid, code, name, amount)
+            for (source, pid), (code, name, amount) in self.discounts.items()
+        )
 
 
 def listing_prices(*, channel: Channel, variant_ids: Sequence[int]) -> dict[int, Listing]:
@@ -334,7 +347,7 @@ def quote(
                 sku=ln.sku,
                 quantity=ln.quantity,
                 unit_price=ln.unit_price,
-                discounts=tuple(ln.discounts.values()),
+                discounts=ln.discount_list(),
                 line_discount=line_discount,
                 line_total=total,
                 final_unit_price=quantize(total / ln.quantity, currency),
