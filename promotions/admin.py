@@ -57,6 +57,14 @@ class PreviewForm(forms.Form):
         return customer
 
 
+class ReportForm(forms.Form):
+    channel = forms.ModelChoiceField(
+        queryset=Channel.objects.all(), required=False, to_field_name="code"
+    )
+    since = forms.DateTimeField(required=False, help_text="From (inclusive).")
+    until = forms.DateTimeField(required=False, help_text="To (exclusive).")
+
+
 class BatchForm(forms.Form):
     prefix = forms.CharField(max_length=40)
     count = forms.IntegerField(min_value=1, max_value=10_000, initial=100)
@@ -193,11 +201,14 @@ class PromotionAdmin(admin.ModelAdmin):
     def report_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
+        form = ReportForm(request.GET or None)
+        filters = form.cleaned_data if form.is_valid() else {}
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": "Promotion report",
-            "rows": promotion_report(),
+            "form": form,
+            "rows": promotion_report(**{k: v for k, v in filters.items() if v}),
         }
         return TemplateResponse(request, "admin/promotions/report.html", context)
 

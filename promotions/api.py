@@ -136,14 +136,25 @@ class QuoteView(APIView):
         return customer_terms.customer_by_email(email=ref["email"])
 
 
+class ReportFilter(serializers.Serializer):
+    channel = serializers.SlugRelatedField(
+        slug_field="code", queryset=Channel.objects.all(), required=False
+    )
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+
 class PromotionReportView(APIView):
-    """Staff: per promotion, orders that used it, discount given and revenue."""
+    """Staff: per promotion and currency, orders that used it, discount given and revenue;
+    optionally for one channel (`?channel=code`) and a period (`?since=...&until=...`)."""
 
     staff_permissions = ["promotions.view_promotion"]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(parameters=[ReportFilter], responses={200: dict})
     def get(self, request):
-        rows = promotion_report()
+        params = ReportFilter(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        rows = promotion_report(**params.validated_data)
         return Response(
             {
                 "results": [
@@ -152,6 +163,7 @@ class PromotionReportView(APIView):
                         "name": r.name,
                         "kind": r.kind,
                         "active": r.active,
+                        "currency": r.currency,
                         "uses": r.uses,
                         "discount": f"{r.discount:f}",
                         "revenue": f"{r.revenue:f}",

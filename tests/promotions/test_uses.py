@@ -128,3 +128,43 @@ def test_admin_refuses_a_promotion_ending_before_it_starts_and_duplicate_codes(s
     )
     assert res.status_code == 200
     assert "already exists" in res.content.decode()
+
+
+def test_report_splits_currencies_and_filters_by_channel_and_period(shop, admin_client_api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    sale = PromotionFactory(name="Sitewide", value=D("10"))
+    idle = PromotionFactory(name="Idle", value=D("1"), active=False)
+    tee = [QuoteLineInput(shop.variants["TEE"].pk, 1)]
+    for n, channel in enumerate([shop.web, shop.store, shop.jp]):
+        q = quote(channel=channel, lines=tee)
+        promotion_uses_record(quote=q, order_reference=f"R{n}", channel=channel)
+    rows = [(r.promotion_id, r.currency, r.uses, r.discount) for r in promotion_report()]
+    assert rows == [
+        (sale.pk, "USD", 2, D("4.00")),
+        (sale.pk, "JPY", 1, D("200")),
+        (idle.pk, "", 0, D("0")),
+    ]
+    only_store = promotion_report(channel=shop.store)
+    assert [(r.currency, r.uses, r.revenue) for r in only_store] == [
+        ("USD", 1, D("18.00")),
+        ("", 0, D("0")),
+    ]
+    later = timezone.now() + timedelta(minutes=1)
+    assert [r.uses for r in promotion_report(since=later)] == [0, 0]
+    res = admin_client_api.get("/api/v1/promotions/report/", {"channel": "jp"})
+    assert res.json()["results"][0] == {
+        "promotion_id": sale.pk,
+        "name": "Sitewide",
+        "kind": "catalogue",
+        "active": True,
+        "currency": "JPY",
+        "uses": 1,
+        "discount": "200.000",
+        "revenue": "1800.000",
+        "order_revenue": "1800.000",
+    }
+    res = admin_client_api.get("/api/v1/promotions/report/", {"channel": "nope"})
+    assert res.status_code == 400
