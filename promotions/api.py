@@ -13,6 +13,7 @@ from omni.models import Channel
 from omni.permissions import IsChannelOrStaff, is_channel_request, request_channel
 from promotions import customer_terms
 from promotions.models import Promotion, Voucher
+from promotions.money import quantize
 from promotions.pricing import QuoteLineInput, quote, variant_ids_for_skus
 from promotions.selectors import promotion_report
 from promotions.services import promotion_save, voucher_batch_create, voucher_create
@@ -144,6 +145,11 @@ class ReportFilter(serializers.Serializer):
     until = serializers.DateTimeField(required=False)
 
 
+def _money(amount, currency: str) -> str:
+    """In the currency's precision (a promotion without uses has no currency: "0")."""
+    return f"{quantize(amount, currency):f}" if currency else "0"
+
+
 class PromotionReportView(APIView):
     """Staff: per promotion and currency, orders that used it, discount given and revenue;
     optionally for one channel (`?channel=code`) and a period (`?since=...&until=...`)."""
@@ -165,9 +171,9 @@ class PromotionReportView(APIView):
                         "active": r.active,
                         "currency": r.currency,
                         "uses": r.uses,
-                        "discount": f"{r.discount:f}",
-                        "revenue": f"{r.revenue:f}",
-                        "order_revenue": f"{r.order_revenue:f}",
+                        "discount": _money(r.discount, r.currency),
+                        "revenue": _money(r.revenue, r.currency),
+                        "order_revenue": _money(r.order_revenue, r.currency),
                     }
                     for r in rows
                 ]
