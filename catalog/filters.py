@@ -15,6 +15,9 @@ from catalog.models import Category, ChannelProduct, Listing, Variant
 from catalog.validation import KEY_RE
 from omni.models import Channel
 
+MAX_SEARCH_WORDS = 8
+MAX_LITERAL_IDS = 500
+
 ORDERINGS = {
     "name": ("product__name", "product_id"),
     "-name": ("-product__name", "-product_id"),
@@ -109,8 +112,20 @@ class StorefrontProductFilter(django_filters.FilterSet):
         return queryset.filter(lookup) if value else queryset.exclude(lookup)
 
     def filter_search(self, queryset, name, value):
-        for word in value.split()[:8]:
+        for word in value.split()[:MAX_SEARCH_WORDS]:
             skus = Variant.objects.filter(sku__icontains=word).values("product_id")
+            # Products matched by SKU are fetched first (trigram index on sku) and passed as
+            # literal ids, so PostgreSQL can OR three index scans; with a subquery in the OR
+            # it falls back to scanning every product. Past a few hundred ids the subquery
+            # is the cheaper plan again.
+            matched = list(
+                Variant.objects.filter(sku__icontains=word)
+                .order_by()
+                .values_list("product_id", flat=True)
+                .distinct()[: MAX_LITERAL_IDS + 1]
+            )
+            if len(matched) <= MAX_LITERAL_IDS:
+                skus = matched
             queryset = queryset.filter(
                 Q(product__name__icontains=word)
                 | Q(product__description__icontains=word)
