@@ -291,6 +291,8 @@ def main() -> int:
         "variants",
     )
     print(f"requests: {len(every)} list, {len(bare)} bare, {len(plain)} plain (interleaved)")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores, load average {load} (shared; figures vary with it)")
     for index, params in enumerate(scenarios):
         values = lists[index]
         label = "&".join(f"{k}={v}" for k, v in params.items()) or "(no filter)"

@@ -1,8 +1,10 @@
 """State changes of the catalog: categories, products, variants, listings and bulk pricing.
 
-Every write of catalog data (API, admin, CSV import) goes through these functions, so the
-invariants hold whatever the entry point: a listing is priced in its channel's currency with
-that currency's precision, SKUs and barcodes are unique, category paths match the tree.
+The API, CSV import and admin actions write through these functions, and the admin's forms
+validate with the same rules (`catalog.validation`), so the invariants hold whatever the entry
+point: a listing is priced in its channel's currency with that currency's precision, SKUs and
+barcodes are unique, category paths match the tree, and the storefront's derived
+`ChannelProduct` rows follow every change in the same transaction.
 """
 
 import hashlib
