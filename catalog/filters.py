@@ -78,6 +78,14 @@ class StorefrontProductFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.channel = channel
 
+    def get_form_class(self):
+        # django-filter builds a new form class (deep-copying every filter) per request; the
+        # fields are the same every time, so build it once. Forms copy their fields anyway.
+        cls = type(self)
+        if "_form_class" not in cls.__dict__:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
+
     def _variants(self):
         return Variant.objects.filter(
             active=True, listings__channel=self.channel, listings__published=True
