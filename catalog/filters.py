@@ -93,7 +93,7 @@ class StorefrontProductFilter(django_filters.FilterSet):
 
     def filter_category(self, queryset, name, value):
         value = value.strip()
-        lookup = Q(pk=int(value)) if value.isdigit() else Q(slug=value)
+        lookup = Q(pk=int(value)) if value.isdigit() and len(value) < 19 else Q(slug=value)
         path = Category.objects.filter(lookup).values_list("path", flat=True).first()
         if path is None:
             # An unknown category matches nothing rather than erroring: storefront menus may
@@ -121,13 +121,13 @@ class StorefrontProductFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         for word in value.split()[:MAX_SEARCH_WORDS]:
-            skus = Variant.objects.filter(sku__icontains=word).values("product_id")
+            skus = Variant.objects.filter(sku__icontains=word, active=True).values("product_id")
             # Products matched by SKU are fetched first (trigram index on sku) and passed as
             # literal ids, so PostgreSQL can OR three index scans; with a subquery in the OR
             # it falls back to scanning every product. Past a few hundred ids the subquery
             # is the cheaper plan again.
             matched = list(
-                Variant.objects.filter(sku__icontains=word)
+                Variant.objects.filter(sku__icontains=word, active=True)
                 .order_by()
                 .values_list("product_id", flat=True)
                 .distinct()[: MAX_LITERAL_IDS + 1]

@@ -20,6 +20,9 @@ from catalog.models import Category, ChannelProduct, Listing, Product, Variant
 from omni.models import Channel
 
 
+MAX_ID = 2**63 - 1  # primary keys are bigints
+
+
 @dataclass(frozen=True, slots=True)
 class Offer:
     """A variant as a shopper of one channel sees it: its listing's price and availability.
@@ -115,6 +118,8 @@ def storefront_offers_attach(*, channel: Channel, products: Sequence[Product]) -
 def storefront_product_get(*, channel: Channel, product_id: int) -> Product:
     """One product as `channel` shows it, with its offers; `ProductNotFound` when it is not
     visible there (unlisted, unpublished, inactive)."""
+    if not 0 < product_id <= MAX_ID:  # SQLite raises on integers past 64 bits
+        raise ProductNotFound(field="id")
     row = storefront_products(channel=channel).filter(product_id=product_id).first()
     if row is None:
         raise ProductNotFound(field="id")

@@ -265,3 +265,14 @@ def test_categories_are_created_and_moved_with_their_paths(staff_client):
         "code": "category_cycle",
         "message": "A category cannot move under itself or its descendants.",
     }
+
+
+def test_out_of_range_ids_are_4xx_not_database_errors(admin_client_api, channel):
+    assert admin_client_api.get(f"{PRODUCTS}{2**64}/").status_code == 404
+    response = admin_client_api.post(
+        LISTINGS, {"variant": 2**64, "channel": "web", "price": "1.00"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "variant"
+    response = admin_client_api.post(VARIANTS, {"product": 2**64, "sku": "HUGE-1"}, format="json")
+    assert response.status_code == 400

@@ -368,3 +368,10 @@ def test_listing_currency_shown_is_the_channels(channel, key_client):
     assert Listing.objects.get(variant=variant).currency == "USD"
     body = key_client(channel).get(URL).json()["results"][0]
     assert body["currency"] == "USD" and body["variants"][0]["currency"] == "USD"
+
+
+def test_out_of_range_ids_are_404_or_empty_not_errors(channel, key_client):
+    listed(channel)
+    client = key_client(channel)
+    assert client.get(f"{URL}{2**64}/").status_code == 404
+    assert ids(client.get(URL, {"category": "9" * 30})) == []
