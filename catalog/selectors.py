@@ -19,7 +19,6 @@ from catalog.filters import StorefrontProductFilter
 from catalog.models import Category, ChannelProduct, Listing, Product, Variant
 from omni.models import Channel
 
-
 MAX_ID = 2**63 - 1  # primary keys are bigints
 
 
