@@ -269,10 +269,13 @@ def main() -> int:
         for params in scenarios:
             client.get("/api/v1/products/", {"page_size": 50, **params})
 
-    def timed(url, params=None) -> float:
-        start = time.perf_counter()
+    cpu: dict[str, list[float]] = {"list": [], "bare": [], "plain": []}
+
+    def timed(url, params=None, kind="list") -> float:
+        start, start_cpu = time.perf_counter(), time.process_time()
         response = client.get(url, params or {})
         elapsed = (time.perf_counter() - start) * 1000
+        cpu[kind].append((time.process_time() - start_cpu) * 1000)
         assert response.status_code == 200, response.content[:300]
         return elapsed
 
@@ -280,8 +283,8 @@ def main() -> int:
     bare, plain = [], []
     for _ in range(rounds):
         for index, params in enumerate(scenarios):
-            bare.append(timed("/bench/bare/"))
-            plain.append(timed("/bench/plain/"))
+            bare.append(timed("/bench/bare/", kind="bare"))
+            plain.append(timed("/bench/plain/", kind="plain"))
             lists[index].append(timed("/api/v1/products/", {"page_size": 50, **params}))
     every = [value for values in lists.values() for value in values]
     sample = client.get("/api/v1/products/", {"page_size": 50}).json()
@@ -307,6 +310,12 @@ def main() -> int:
     print(
         f"plain JsonResponse      p50 {plain_p50:7.2f} ms  p95 {percentile(plain, 95):7.2f} ms"
         f"  (reference: list p50 is {list_p50 / plain_p50:.1f}x this)"
+    )
+    cpu_list, cpu_bare = median(cpu["list"]), median(cpu["bare"])
+    print(
+        "process CPU per request (less sensitive to machine load): "
+        f"list p50 {cpu_list:.2f} ms, bare p50 {cpu_bare:.2f} ms, "
+        f"plain p50 {median(cpu['plain']):.2f} ms; list/bare {cpu_list / cpu_bare:.2f}"
     )
     ratio = list_p50 / bare_p50
     print(f"list p50 / bare p50 = {ratio:.2f} (p95 ratio {list_p95 / bare_p95:.2f})")
