@@ -118,8 +118,16 @@ class StorefrontProductSerializer(serializers.Serializer):
 STOREFRONT_PARAMETERS = [
     OpenApiParameter("category", str, description="Category slug or id, with descendants."),
     OpenApiParameter("brand", str, description="Brand, or several comma-separated."),
-    OpenApiParameter("price_min", OpenApiTypes.DECIMAL, description="Lowest variant price."),
-    OpenApiParameter("price_max", OpenApiTypes.DECIMAL, description="Highest variant price."),
+    OpenApiParameter(
+        "price_min",
+        OpenApiTypes.DECIMAL,
+        description="The product's price here (its cheapest variant) is at least this.",
+    ),
+    OpenApiParameter(
+        "price_max",
+        OpenApiTypes.DECIMAL,
+        description="The product's price here (its cheapest variant) is at most this.",
+    ),
     OpenApiParameter(
         "attr", str, many=True, description="key:value (value1|value2 for any); repeatable."
     ),
