@@ -472,8 +472,9 @@ def listings_bulk_upsert(*, channel: Channel, rows: Sequence[dict]) -> BulkUpser
     Each row: `sku`, `price`, optional `compare_at_price`, `published`, `currency`. Every row
     is validated first; if any fails, nothing is written and `CatalogInvalid` lists every bad
     row as `rows.<index>.<field>`. Existing listings are locked in primary-key order, then one
-    INSERT ... ON CONFLICT DO UPDATE writes all rows, so concurrent upserts of the same SKUs
-    neither deadlock nor fail on the unique (variant, channel) constraint.
+    INSERT ... ON CONFLICT DO UPDATE writes all rows in variant order, so concurrent upserts of
+    the same SKUs neither deadlock nor fail on the unique (variant, channel) constraint; the
+    products are then locked (pk order) to refresh their storefront rows.
     """
     errors: list[dict[str, str]] = []
     skus = [str(row.get("sku") or "").strip() for row in rows]
@@ -541,6 +542,9 @@ def listings_bulk_upsert(*, channel: Channel, rows: Sequence[dict]) -> BulkUpser
         )
         for variant, price, compare_at, published in cleaned
     ]
+    # New rows are inserted in variant order too: two requests inserting the same new
+    # listings in different orders would each wait on the other's uncommitted row.
+    listings.sort(key=lambda listing: listing.variant_id)
     Listing.objects.bulk_create(
         listings,
         update_conflicts=True,

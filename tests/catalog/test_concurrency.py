@@ -8,11 +8,13 @@ import pytest
 from django.db import connection
 
 from catalog import services
-from catalog.models import ChannelProduct, Listing
+from catalog.models import ChannelProduct, Listing, Variant
 from tests.catalog.factories import ProductFactory, VariantFactory
 from tests.omni.factories import ChannelFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+SKUS = 400  # long enough INSERTs that the two threads' statements overlap in the database
 
 
 def run_in_threads(*targets) -> list[BaseException]:
@@ -40,13 +42,20 @@ def run_in_threads(*targets) -> list[BaseException]:
 
 
 def test_overlapping_bulk_upserts_all_succeed_with_one_listing_per_sku():
-    channel = ChannelFactory(code="web")
+    # Each round lists the same new SKUs in a fresh channel from two threads, in opposite
+    # orders: inserted in request order they would deadlock on each other's new rows.
+    channels = [ChannelFactory(code=f"round-{n}") for n in range(6)]
     product = ProductFactory()
-    skus = [VariantFactory(product=product, sku=f"C-{n:02d}").sku for n in range(20)]
+    variants = Variant.objects.bulk_create(
+        Variant(product=product, sku=f"C-{n:03d}") for n in range(SKUS)
+    )
+    skus = [variant.sku for variant in variants]
+    rounds = threading.Barrier(2)
 
     def upsert(order, price):
         def run():
-            for _ in range(5):
+            for channel in channels:
+                rounds.wait(timeout=30)
                 services.listings_bulk_upsert(
                     channel=channel, rows=[{"sku": sku, "price": price} for sku in order]
                 )
@@ -55,11 +64,16 @@ def test_overlapping_bulk_upserts_all_succeed_with_one_listing_per_sku():
 
     errors = run_in_threads(upsert(skus, "5.00"), upsert(list(reversed(skus)), "7.00"))
     assert errors == []
-    assert Listing.objects.filter(channel=channel).count() == 20
-    prices = set(Listing.objects.values_list("price", flat=True))
-    assert prices <= {Decimal("5.00"), Decimal("7.00")}
-    row = ChannelProduct.objects.get(channel=channel, product=product)
-    assert (row.price_from, row.price_to, row.variant_count) == (min(prices), max(prices), 20)
+    for channel in channels:
+        assert Listing.objects.filter(channel=channel).count() == SKUS
+        prices = set(Listing.objects.filter(channel=channel).values_list("price", flat=True))
+        assert prices <= {Decimal("5.00"), Decimal("7.00")}
+        row = ChannelProduct.objects.get(channel=channel, product=product)
+        assert (row.price_from, row.price_to, row.variant_count) == (
+            min(prices),
+            max(prices),
+            SKUS,
+        )
 
 
 def test_concurrent_upserts_of_one_listing_leave_one_row():
