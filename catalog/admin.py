@@ -418,12 +418,9 @@ class ListingAdmin(admin.ModelAdmin):
         services.channel_products_refresh(product_ids=product_ids)
 
     def _set_published(self, queryset, published: bool) -> int:
-        product_ids = list(queryset.values_list("variant__product_id", flat=True))
-        changed = queryset.exclude(published=published).update(
-            published=published, updated_at=timezone.now()
+        return services.listings_publish(
+            listing_ids=queryset.values_list("pk", flat=True), published=published
         )
-        services.channel_products_refresh(product_ids=product_ids)
-        return changed
 
     @admin.action(description="Publish selected listings", permissions=["change"])
     def publish(self, request, queryset):

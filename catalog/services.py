@@ -569,16 +569,14 @@ class PublishResult:
 def listings_set_published(
     *, channel: Channel, product_ids: Iterable[int], published: bool
 ) -> PublishResult:
-    """Publish or unpublish every listing of the given products in `channel` with one
-    conditional UPDATE. Variants without a listing there cannot be published (they have no
-    price in that channel); their SKUs are returned so staff can price them."""
+    """Publish or unpublish every listing of the given products in `channel`. Variants
+    without a listing there cannot be published (they have no price in that channel); their
+    SKUs are returned so staff can price them. Locks as `listings_publish`."""
     product_ids = list(product_ids)
-    changed = (
-        Listing.objects.filter(channel=channel, variant__product_id__in=product_ids)
-        .exclude(published=published)
-        .update(published=published, updated_at=timezone.now())
-    )
-    channel_products_refresh(product_ids=product_ids)
+    listing_ids = Listing.objects.filter(
+        channel=channel, variant__product_id__in=product_ids
+    ).values_list("pk", flat=True)
+    changed = listings_publish(listing_ids=listing_ids, published=published)
     without = []
     if published:
         without = list(
@@ -588,6 +586,26 @@ def listings_set_published(
             .values_list("sku", flat=True)
         )
     return PublishResult(changed=changed, without_listing=without)
+
+
+@transaction.atomic
+def listings_publish(*, listing_ids: Iterable[int], published: bool) -> int:
+    """Set the published flag of these listings; return how many changed. The listings are
+    locked in primary-key order (as every multi-listing write here) before one conditional
+    UPDATE, then their products' storefront rows are refreshed."""
+    locked = list(
+        Listing.objects.filter(pk__in=list(listing_ids))
+        .order_by("pk")
+        .select_for_update(of=("self",))
+        .values_list("pk", "variant__product_id")
+    )
+    changed = (
+        Listing.objects.filter(pk__in=[pk for pk, _ in locked])
+        .exclude(published=published)
+        .update(published=published, updated_at=timezone.now())
+    )
+    channel_products_refresh(product_ids=[product_id for _, product_id in locked])
+    return changed
 
 
 # --- bulk price change --------------------------------------------------------------------
