@@ -21,6 +21,7 @@ from inventory.services.reservations import (
 )
 from inventory.services.stock import (
     stock_adjust,
+    stock_flag_for_count,
     stock_receive,
     stock_record_sale,
     stock_return,
@@ -48,6 +49,7 @@ __all__ = [
     "reservation_release",
     "stock_adjust",
     "stock_count_record",
+    "stock_flag_for_count",
     "stock_receive",
     "stock_record_sale",
     "stock_reserve",

@@ -187,3 +187,8 @@ def stock_return(
                 )
             )
         return apply_stock_changes(changes, reference=reference, user=user)
+
+
+def stock_flag_for_count(*, stock_ids: Sequence[int]) -> int:
+    """Ask for a cycle count of these stock rows (the next count at the location clears it)."""
+    return Stock.objects.filter(pk__in=list(stock_ids), needs_count=False).update(needs_count=True)
