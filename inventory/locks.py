@@ -14,15 +14,25 @@ def _locked(qs: QuerySet) -> list[Stock]:
     return list(qs.select_related("variant").order_by("pk").select_for_update(of=("self",)))
 
 
-def channel_stocks_for_update(*, channel: Channel, variant_ids: Iterable[int]) -> list[Stock]:
-    """Stock rows of `variant_ids` at the channel's active locations, locked in pk order."""
-    return _locked(
-        Stock.objects.filter(
-            variant_id__in=list(variant_ids),
-            location__active=True,
-            location_id__in=ChannelLocation.objects.filter(channel=channel).values("location_id"),
-        )
+def channel_stocks_for_update(
+    *,
+    channel: Channel,
+    variant_ids: Iterable[int],
+    pairs: Iterable[tuple[int, int]] | None = None,
+) -> list[Stock]:
+    """Stock rows of `variant_ids` at the channel's active locations, locked in pk order;
+    with `pairs`, only those (variant_id, location_id) rows."""
+    qs = Stock.objects.filter(
+        variant_id__in=list(variant_ids),
+        location__active=True,
+        location_id__in=ChannelLocation.objects.filter(channel=channel).values("location_id"),
     )
+    if pairs is not None:
+        condition = Q()
+        for variant_id, location_id in sorted(set(pairs)):
+            condition |= Q(variant_id=variant_id, location_id=location_id)
+        qs = qs.filter(condition)
+    return _locked(qs)
 
 
 def stocks_for_update(*, pairs: Iterable[tuple[int, int]]) -> list[Stock]:

@@ -17,6 +17,7 @@ from inventory.services.reservations import (
     reservation_commit,
     reservation_move,
     reservation_release,
+    reservations_commit,
     stock_reserve,
 )
 from inventory.services.stock import (
@@ -47,6 +48,7 @@ __all__ = [
     "reservation_commit",
     "reservation_move",
     "reservation_release",
+    "reservations_commit",
     "stock_adjust",
     "stock_count_record",
     "stock_flag_for_count",

@@ -3,8 +3,10 @@ UPDATE of the counters per call, ledger rows, and the availability outbox."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
+from django.db import connection, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 
@@ -36,6 +38,18 @@ class StockRequest:
 class StockLine:
     variant_id: int
     quantity: int
+
+
+def checked_atomic():
+    """The transaction of a service that validates everything before its first write.
+
+    Outermost, it is an ordinary `atomic()`. Called inside the caller's transaction it adds no
+    savepoint: a refusal is raised before anything was written, so the caller's transaction is
+    untouched and may go on; a database error aborts the caller's transaction, as it should.
+    This saves two round trips per call on the checkout path."""
+    if connection.in_atomic_block:
+        return nullcontext()
+    return transaction.atomic()
 
 
 # --- validation helpers ---------------------------------------------------------------------
@@ -86,7 +100,7 @@ def ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
     )
 
 
-def _case(deltas: dict[int, int]) -> Case:
+def case_by_pk(deltas: dict[int, int]) -> Case:
     return Case(
         *(When(pk=pk, then=Value(delta)) for pk, delta in deltas.items()),
         default=Value(0),
@@ -107,7 +121,7 @@ def update_counters(
     for name, deltas in (("on_hand", on_hand), ("reserved", reserved), ("incoming", incoming)):
         deltas = {pk: d for pk, d in (deltas or {}).items() if d}
         if deltas:
-            fields[name] = F(name) + _case(deltas)
+            fields[name] = F(name) + case_by_pk(deltas)
             ids |= deltas.keys()
     if not ids:
         return

@@ -27,6 +27,8 @@ from inventory.models import (
 from inventory.selectors import channel_rule
 from inventory.services.base import (
     StockRequest,
+    case_by_pk,
+    checked_atomic,
     ensure_stock_rows,
     locations_by_id,
     lock_rows,
@@ -73,15 +75,25 @@ def stock_reserve(
     request stays within its available-to-sell (the channel rule applied to the pooled
     `available` of its active locations) at this moment. Locks the stock rows of the requested
     variants over all of the channel's active locations in pk order, so two checkouts of the
-    same SKU queue and multi-line orders cannot deadlock. Raises InsufficientStock (naming SKU,
-    requested and available) reserving nothing. Fixed number of queries."""
+    same SKU queue and multi-line orders cannot deadlock. When the channel's rule is the
+    identity (no buffer, cap or share) the pool cannot bind tighter than the locations, so only
+    the requested rows are locked. Raises InsufficientStock (naming SKU, requested and
+    available) before writing anything, so a caller's transaction may continue. Four queries
+    whatever the number of requests."""
     if not requests:
         return []
     for index, request in enumerate(requests):
         require_positive(request.quantity, field=f"lines.{index}.quantity")
-    with transaction.atomic():
+    with checked_atomic():
+        identity_rule = (
+            channel.safety_stock == 0
+            and channel.availability_cap is None
+            and channel.availability_share == 100
+        )
         rows = locks.channel_stocks_for_update(
-            channel=channel, variant_ids={r.variant_id for r in requests}
+            channel=channel,
+            variant_ids={r.variant_id for r in requests},
+            pairs={(r.variant_id, r.location_id) for r in requests} if identity_rule else None,
         )
         by_key = {(s.variant_id, s.location_id): s for s in rows}
         pool: dict[int, int] = defaultdict(int)
@@ -177,7 +189,7 @@ def reservation_release(*, reservations: Sequence[Reservation], user=None) -> No
     is harmless. Locks the stock rows in pk order. Fixed number of queries."""
     if not reservations:
         return
-    with transaction.atomic():
+    with checked_atomic():
         stocks, live = _lock_reservation_stocks(reservations)
         if not live:
             return
@@ -199,28 +211,63 @@ def reservation_commit(
 ) -> StockMovement:
     """The reserved goods leave: `on_hand` and `reserved` both drop by `quantity` (at most the
     reservation's), one SALE movement; the reservation shrinks, or is deleted once fully
-    committed. Available-to-sell does not change. Locks the stock row."""
-    require_positive(quantity)
-    with transaction.atomic():
-        stocks, live = _lock_reservation_stocks([reservation])
-        if reservation.pk not in live:
-            raise ReservationNotFound()
-        stock_id, held = live[reservation.pk]
-        if quantity > held:
-            raise InvalidQuantity(
-                f"Cannot commit {quantity}: the reservation holds {held}.", field="quantity"
+    committed. Available-to-sell does not change. Locks the stock row; refusals come before
+    any write.
+
+    To commit several reservations in one transaction use `reservations_commit`, which locks
+    all their rows in pk order at once, so two fulfilments sharing SKUs cannot deadlock."""
+    (movement,) = reservations_commit(
+        items=[(reservation, quantity)], reference=reference, user=user
+    )
+    return movement
+
+
+def reservations_commit(
+    *, items: Sequence[tuple[Reservation, int]], reference: str, user=None
+) -> list[StockMovement]:
+    """Commit several (reservation, quantity) pairs at once, all or nothing, as
+    `reservation_commit` does for one: locks every stock row in pk order, refuses (before any
+    write) a reservation that is gone or smaller than its quantity, then moves the counters in
+    one UPDATE, writes one SALE per item and shrinks or deletes the reservations. Fixed number
+    of queries whatever the number of items."""
+    if not items:
+        return []
+    for index, (_, quantity) in enumerate(items):
+        require_positive(quantity, field=f"lines.{index}.quantity")
+    with checked_atomic():
+        stocks, live = _lock_reservation_stocks([r for r, _ in items])
+        wanted: dict[int, int] = defaultdict(int)
+        for reservation, quantity in items:
+            wanted[reservation.pk] += quantity
+        for pk, quantity in wanted.items():
+            if pk not in live:
+                raise ReservationNotFound()
+            if quantity > live[pk][1]:
+                raise InvalidQuantity(
+                    f"Cannot commit {quantity}: the reservation holds {live[pk][1]}.",
+                    field="quantity",
+                )
+        leaving: dict[int, int] = defaultdict(int)
+        for pk, quantity in wanted.items():
+            leaving[live[pk][0]] -= quantity
+        update_counters(on_hand=leaving, reserved=leaving)
+        movements = [
+            make_movement(stocks[live[r.pk][0]], MovementReason.SALE, -q, reference, user)
+            for r, q in items
+        ]
+        StockMovement.objects.bulk_create(movements)
+        finished = [pk for pk, q in wanted.items() if q == live[pk][1]]
+        if finished:
+            Reservation.objects.filter(pk__in=finished).delete()
+        shrinking = {pk: -q for pk, q in wanted.items() if q < live[pk][1]}
+        if shrinking:
+            Reservation.objects.filter(pk__in=list(shrinking)).update(
+                quantity=F("quantity") + case_by_pk(shrinking)
             )
-        stock = stocks[stock_id]
-        update_counters(on_hand={stock.pk: -quantity}, reserved={stock.pk: -quantity})
-        movement = make_movement(stock, MovementReason.SALE, -quantity, reference, user)
-        movement.save()
-        if quantity == held:
-            Reservation.objects.filter(pk=reservation.pk).delete()
-        else:
-            Reservation.objects.filter(pk=reservation.pk).update(quantity=F("quantity") - quantity)
-        reservation.quantity = held - quantity
-        reservation.stock_id = stock_id
-        return movement
+        for reservation, _ in items:
+            reservation.stock_id = live[reservation.pk][0]
+            reservation.quantity = live[reservation.pk][1] - wanted[reservation.pk]
+        return movements
 
 
 def reservation_move(*, reservation: Reservation, location_id: int, user=None) -> Reservation:

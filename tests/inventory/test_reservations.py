@@ -1,4 +1,5 @@
 import pytest
+from django.db import transaction
 
 from inventory.errors import (
     InsufficientStock,
@@ -22,6 +23,7 @@ from inventory.services import (
     reservation_commit,
     reservation_move,
     reservation_release,
+    reservations_commit,
     stock_record_sale,
     stock_reserve,
     stock_return,
@@ -211,27 +213,95 @@ def test_one_channels_reservation_lowers_every_channel_sharing_the_location(
     assert available_to_sell(channel=other, variant_ids=[variant.pk])[variant.pk] == 1
 
 
+@pytest.mark.parametrize("safety_stock", [0, 2])
 def test_reserve_costs_the_same_queries_for_one_and_twenty_lines(
-    selling_channel, warehouse, store, receive, django_assert_num_queries
+    selling_channel, warehouse, store, receive, django_assert_num_queries, safety_stock
 ):
+    selling_channel.safety_stock = safety_stock
+    selling_channel.save(update_fields=["safety_stock"])
     variants = [VariantFactory() for _ in range(21)]
     for v in variants:
         receive(v, warehouse, 5)
         receive(v, store, 5)
-    with django_assert_num_queries(7) as one:
+    # Lock, UPDATE of the counters, INSERT of the reservations, INSERT of the outbox rows.
+    with django_assert_num_queries(4):
         stock_reserve(
             channel=selling_channel,
             requests=[StockRequest(variants[0].pk, warehouse.pk, 1)],
             reference="ORD-13",
         )
-    with django_assert_num_queries(7) as twenty:
+    with django_assert_num_queries(4):
         stock_reserve(
             channel=selling_channel,
             requests=[StockRequest(v.pk, store.pk, 2) for v in variants[1:]],
             reference="ORD-14",
         )
-    assert len(one.captured_queries) == len(twenty.captured_queries)
     assert Reservation.objects.filter(reference="ORD-14").count() == 20
+    stocks = Stock.objects.filter(location=store, variant__in=variants[1:])
+    assert sorted(set(stocks.values_list("reserved", flat=True))) == [2]
+
+
+def test_commit_and_release_cost_fixed_queries(
+    selling_channel, warehouse, receive, django_assert_num_queries
+):
+    variants = [VariantFactory() for _ in range(20)]
+    for v in variants:
+        receive(v, warehouse, 5)
+    reservations = stock_reserve(
+        channel=selling_channel,
+        requests=[StockRequest(v.pk, warehouse.pk, 2) for v in variants],
+        reference="ORD-F",
+    )
+    # Lock, read reservations, UPDATE, INSERT sales, DELETE finished, UPDATE shrinking.
+    with django_assert_num_queries(6):
+        reservations_commit(
+            items=[(r, 1 + i % 2) for i, r in enumerate(reservations[:10])], reference="SHIP"
+        )
+    # Only partial commits here: no DELETE.
+    with django_assert_num_queries(5):
+        reservations_commit(items=[(reservations[10], 1)], reference="SHIP")
+    # Lock, read, DELETE, UPDATE, outbox: the same for eight as for one.
+    with django_assert_num_queries(5):
+        reservation_release(reservations=reservations[11:12])
+    with django_assert_num_queries(5):
+        reservation_release(reservations=reservations[12:])
+    assert sum(Stock.objects.values_list("reserved", flat=True)) == 5 + 1
+
+
+def test_a_refusal_leaves_the_callers_transaction_usable(selling_channel, variant, store, receive):
+    receive(variant, store, 2)
+    with transaction.atomic():
+        with pytest.raises(InsufficientStock):
+            stock_reserve(
+                channel=selling_channel,
+                requests=[StockRequest(variant.pk, store.pk, 3)],
+                reference="ORD-X",
+            )
+        # The caller falls back to what is there, in the same transaction.
+        stock_reserve(
+            channel=selling_channel,
+            requests=[StockRequest(variant.pk, store.pk, 2)],
+            reference="ORD-X",
+        )
+    assert stock_of(variant, store).reserved == 2
+
+
+def test_reservations_commit_is_all_or_nothing(selling_channel, variant, store, receive):
+    other = VariantFactory(sku="OTHER")
+    receive(variant, store, 5)
+    receive(other, store, 5)
+    first, second = stock_reserve(
+        channel=selling_channel,
+        requests=[StockRequest(variant.pk, store.pk, 2), StockRequest(other.pk, store.pk, 1)],
+        reference="ORD-Y",
+    )
+    with pytest.raises(InvalidQuantity):
+        reservations_commit(items=[(first, 2), (second, 2)], reference="SHIP")
+    assert StockMovement.objects.filter(reason=MovementReason.SALE).count() == 0
+    movements = reservations_commit(items=[(first, 2), (second, 1)], reference="SHIP")
+    assert [m.quantity for m in movements] == [-2, -1]
+    assert not Reservation.objects.exists()
+    assert (stock_of(variant, store).on_hand, stock_of(other, store).on_hand) == (3, 4)
 
 
 def test_release_returns_units_and_is_harmless_twice(selling_channel, variant, store, receive):
