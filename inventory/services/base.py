@@ -7,11 +7,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Case, F, IntegerField, Value, When
-from django.utils import timezone
+from django.db.models import Case, IntegerField, Value, When
 
 from catalog.models import Variant
-from inventory import locks
+from inventory import locks, sql
 from inventory.errors import (
     InsufficientStock,
     InvalidQuantity,
@@ -116,26 +115,17 @@ def update_counters(
 ) -> None:
     """Move the counters of locked stock rows by the given deltas in one UPDATE. The rows are
     locked and the deltas checked by the caller; the CHECK constraints are the backstop."""
-    fields = {}
-    ids: set[int] = set()
-    for name, deltas in (("on_hand", on_hand), ("reserved", reserved), ("incoming", incoming)):
-        deltas = {pk: d for pk, d in (deltas or {}).items() if d}
-        if deltas:
-            fields[name] = F(name) + case_by_pk(deltas)
-            ids |= deltas.keys()
-    if not ids:
-        return
-    Stock.objects.filter(pk__in=ids).update(updated_at=timezone.now(), **fields)
+    sql.move_counters(on_hand=on_hand, reserved=reserved, incoming=incoming)
 
 
-def make_movement(stock: Stock, reason: str, quantity: int, reference: str, user, note: str = ""):
+def make_movement(stock, reason: str, quantity: int, reference: str, user, note: str = ""):
     return StockMovement(
         stock_id=stock.pk,
         reason=reason,
         quantity=quantity,
         reference=reference[:120],
         note=note[:255],
-        user=user if getattr(user, "pk", None) else None,
+        user_id=getattr(user, "pk", None),
     )
 
 
@@ -174,14 +164,14 @@ def apply_stock_changes(
         if on_hand[stock.pk] < 0 and stock.available < -on_hand[stock.pk]:
             shortfalls.append(
                 {
-                    "sku": stock.variant.sku,
+                    "sku": stock.sku,
                     "requested": -on_hand[stock.pk],
                     "available": max(0, stock.available),
                 }
             )
         if incoming[stock.pk] < 0 and stock.incoming < -incoming[stock.pk]:
             raise InvalidQuantity(
-                f"{stock.variant.sku}: only {stock.incoming} in transit.", field="quantity"
+                f"{stock.sku}: only {stock.incoming} in transit.", field="quantity"
             )
     if shortfalls:
         raise InsufficientStock(shortfalls)
@@ -193,7 +183,7 @@ def apply_stock_changes(
         for c in changes
         if c.on_hand
     ]
-    StockMovement.objects.bulk_create(movements)
+    sql.insert_movements(movements)
     availability: dict[tuple[int, int], int] = defaultdict(int)
     for c in changes:
         availability[(c.variant_id, c.location_id)] += c.on_hand

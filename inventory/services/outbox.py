@@ -1,6 +1,7 @@
 """Outbox of available-to-sell changes: written with each change, drained after commit."""
 
-from django.core.cache import cache
+import time
+
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -12,24 +13,28 @@ from inventory.models import (
 )
 from omni.models import Channel
 
-# A drain is scheduled at most once per window and runs after the window has closed, so it
-# sees every change whose commit hook found the marker set (see `_kick_outbox_drain`).
-KICK_WINDOW_SECONDS = 1
-KICK_MARKER = "inventory:availability-drain-scheduled"
+# Each process schedules a drain at most once per window, delayed past the window's end, so
+# that drain sees every change this process committed while it skipped kicking.
+KICK_WINDOW_SECONDS = 1.0
+_last_kick = [float("-inf")]
 
 
 def _kick_outbox_drain() -> None:
     """Runs after commit. Publishing a Celery message per checkout would cost more than the
-    checkout, so committers within one window share one drain, delayed past the window's end:
-    a change whose hook saw the marker committed before the marker expires, hence before that
-    drain runs. Without a broker (eager mode) the drain simply runs now."""
+    checkout, so a process kicks at most once per window with a countdown beyond it: a change
+    whose hook skipped the kick committed before the drain already scheduled will run. Without
+    a broker (eager mode) the drain simply runs now."""
     from inventory.tasks import availability_outbox_drain_task
     from omni.celery import app
 
     if app.conf.task_always_eager:
         availability_outbox_drain_task.delay()
-    elif cache.add(KICK_MARKER, 1, timeout=KICK_WINDOW_SECONDS):
-        availability_outbox_drain_task.apply_async(countdown=KICK_WINDOW_SECONDS + 1)
+        return
+    now = time.monotonic()
+    if now - _last_kick[0] < KICK_WINDOW_SECONDS:
+        return
+    _last_kick[0] = now
+    availability_outbox_drain_task.apply_async(countdown=KICK_WINDOW_SECONDS + 1)
 
 
 def _schedule_drain() -> None:

@@ -5,10 +5,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from inventory import locks
+from inventory import locks, sql
 from inventory.errors import (
     InsufficientStock,
     InvalidQuantity,
@@ -27,7 +26,6 @@ from inventory.models import (
 from inventory.selectors import channel_rule
 from inventory.services.base import (
     StockRequest,
-    case_by_pk,
     checked_atomic,
     ensure_stock_rows,
     locations_by_id,
@@ -115,17 +113,17 @@ def stock_reserve(
                 min(q, max(0, by_key[(variant_id, loc)].available)) for loc, q in at.items()
             )
             if requested > ats or can_give < requested:
-                sku = by_key[(variant_id, next(iter(at)))].variant.sku
+                sku = by_key[(variant_id, next(iter(at)))].sku
                 shortfalls.append(
                     {"sku": sku, "requested": requested, "available": min(ats, can_give)}
                 )
         if shortfalls:
             raise InsufficientStock(shortfalls)
         update_counters(reserved={by_key[key].pk: q for key, q in wanted.items()})
-        reservations = Reservation.objects.bulk_create(
+        reservations = sql.insert_reservations(
             [
                 Reservation(
-                    stock=by_key[(r.variant_id, r.location_id)],
+                    stock_id=by_key[(r.variant_id, r.location_id)].pk,
                     quantity=r.quantity,
                     reference=reference[:120],
                     expires_at=expires_at,
@@ -161,12 +159,7 @@ def _explain_missing(channel, wanted, by_key) -> None:
 
 
 def _live_reservations(ids: list[int]) -> dict[int, tuple[int, int]]:
-    return {
-        pk: (stock_id, quantity)
-        for pk, stock_id, quantity in Reservation.objects.filter(pk__in=ids).values_list(
-            "pk", "stock_id", "quantity"
-        )
-    }
+    return sql.read_reservations(ids)
 
 
 def _lock_reservation_stocks(reservations: Sequence[Reservation]):
@@ -193,7 +186,7 @@ def reservation_release(*, reservations: Sequence[Reservation], user=None) -> No
         stocks, live = _lock_reservation_stocks(reservations)
         if not live:
             return
-        Reservation.objects.filter(pk__in=list(live)).delete()
+        sql.delete_reservations(live)
         reserved: dict[int, int] = defaultdict(int)
         for stock_id, quantity in live.values():
             reserved[stock_id] -= quantity
@@ -255,15 +248,9 @@ def reservations_commit(
             make_movement(stocks[live[r.pk][0]], MovementReason.SALE, -q, reference, user)
             for r, q in items
         ]
-        StockMovement.objects.bulk_create(movements)
-        finished = [pk for pk, q in wanted.items() if q == live[pk][1]]
-        if finished:
-            Reservation.objects.filter(pk__in=finished).delete()
-        shrinking = {pk: -q for pk, q in wanted.items() if q < live[pk][1]}
-        if shrinking:
-            Reservation.objects.filter(pk__in=list(shrinking)).update(
-                quantity=F("quantity") + case_by_pk(shrinking)
-            )
+        sql.insert_movements(movements)
+        sql.delete_reservations(pk for pk, q in wanted.items() if q == live[pk][1])
+        sql.shrink_reservations({pk: q for pk, q in wanted.items() if q < live[pk][1]})
         for reservation, _ in items:
             reservation.stock_id = live[reservation.pk][0]
             reservation.quantity = live[reservation.pk][1] - wanted[reservation.pk]
@@ -296,11 +283,11 @@ def reservation_move(*, reservation: Reservation, location_id: int, user=None) -
         if dst.available < quantity:
             available = max(0, dst.available)
             raise InsufficientStock(
-                [{"sku": dst.variant.sku, "requested": quantity, "available": available}]
+                [{"sku": dst.sku, "requested": quantity, "available": available}]
             )
         update_counters(reserved={src.pk: -quantity, dst.pk: quantity})
-        Reservation.objects.filter(pk=reservation.pk).update(stock=dst)
-        reservation.stock = dst
+        Reservation.objects.filter(pk=reservation.pk).update(stock_id=dst.pk)
+        reservation.stock_id = dst.pk
         reservation.quantity = quantity
         record_availability_changes(
             {(variant_id, source_location): quantity, (variant_id, location_id): -quantity}

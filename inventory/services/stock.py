@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
+from inventory import sql
 from inventory.errors import (
     InvalidQuantity,
 )
@@ -152,7 +153,7 @@ def stock_record_sale(
             update_counters(on_hand={stock.pk: -taken})
         if shortfall:
             Stock.objects.filter(pk=stock.pk).update(needs_count=True)
-        StockMovement.objects.bulk_create(movements)
+        sql.insert_movements(movements)
         record_availability_changes({(variant_id, location_id): -taken})
         return movements
 
