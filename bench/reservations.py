@@ -202,8 +202,10 @@ def raw_worker(args) -> dict:
     return {"done": done, "refused": refused, "deadlocks": deadlocks, "latencies": latencies}
 
 
-def run(pool, worker, ctx: dict, seconds: float, until_refused: bool = False) -> dict:
-    jobs = [(ctx, seconds, 1000 + i, until_refused) for i in range(WORKERS)]
+def run(
+    pool, worker, ctx: dict, seconds: float, until_refused: bool = False, workers: int = WORKERS
+) -> dict:
+    jobs = [(ctx, seconds, 1000 + i, until_refused) for i in range(workers)]
     started = time.perf_counter()
     outcomes = pool.map(worker, jobs)
     elapsed = time.perf_counter() - started
@@ -261,6 +263,16 @@ def main() -> int:
                   f"units sold {outcome['done']} = on_hand drop {before - on_hand}: "
                   f"{'ok' if sold_right else 'MISMATCH'}")  # fmt: skip
             connection.close()
+
+        # Context, not the target: one worker alone, no contention, same operations.
+        solo = {}
+        for name, worker in (("raw psycopg2", raw_worker), ("service layer", service_worker)):
+            ctx["stock_ids"] = restock(ctx, plenty)
+            connection.close()
+            solo[name] = run(pool, worker, ctx, seconds / 2, workers=1)
+        raw_ms, service_ms = solo["raw psycopg2"]["p50_ms"], solo["service layer"]["p50_ms"]
+        print(f"single worker, uncontended: raw {raw_ms:.2f} ms/op, service {service_ms:.2f} "
+              f"ms/op (p50); ratio {raw_ms / service_ms:.2f}")  # fmt: skip
 
         # Scarce phase: far more demand than stock; exactly the stock may be sold.
         for name, worker in (("raw psycopg2", raw_worker), ("service layer", service_worker)):

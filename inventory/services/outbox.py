@@ -70,12 +70,12 @@ def record_availability_changes(deltas: dict[tuple[int, int], int]) -> int:
         return 0
     variant_ids = sorted({v for v, _ in deltas})
     location_ids = sorted({loc for _, loc in deltas})
-    delta_rows = " UNION ALL ".join(
-        ["SELECT %s AS variant_id, %s AS location_id, %s AS delta"] * len(deltas)
-    )
+    # A VALUES list (columns column1..3 in both databases) has no term limit, unlike UNION ALL
+    # on SQLite.
+    delta_rows = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(deltas))
     cl = ChannelLocation._meta.db_table
     after = _rule_sql("SUM(s.on_hand - s.reserved)")
-    before = _rule_sql("SUM(s.on_hand - s.reserved - COALESCE(d.delta, 0))")
+    before = _rule_sql("SUM(s.on_hand - s.reserved - COALESCE(d.column3, 0))")
     sql = f"""
         INSERT INTO {AvailabilityChange._meta.db_table}
             (variant_id, channel_id, available, created_at)
@@ -87,7 +87,7 @@ def record_availability_changes(deltas: dict[tuple[int, int], int]) -> int:
             JOIN {Channel._meta.db_table} c ON c.id = cl.channel_id
             JOIN {Stock._meta.db_table} s ON s.location_id = cl.location_id
             LEFT JOIN ({delta_rows}) d
-                ON d.variant_id = s.variant_id AND d.location_id = s.location_id
+                ON d.column1 = s.variant_id AND d.column2 = s.location_id
             WHERE l.active = %s AND c.active = %s
               AND s.variant_id IN ({", ".join(["%s"] * len(variant_ids))})
               AND cl.channel_id IN (
