@@ -88,9 +88,7 @@ def lock_stocks(
             f"{ChannelLocation._meta.db_table} cl WHERE cl.channel_id = %s)"
         )
         params += [True, channel_id]
-    # NO KEY UPDATE: enough to serialise counter changes, and it does not block other
-    # transactions' foreign-key checks (KEY SHARE) on rows that reference the stock row.
-    lock = " FOR NO KEY UPDATE OF s" if connection.features.has_select_for_update_of else ""
+    lock = _lock_clause()
     sql = (
         f"SELECT s.id, s.variant_id, s.location_id, s.on_hand, s.reserved, s.incoming, v.sku "
         f"FROM {STOCK} s {joins} WHERE {' AND '.join(where)} ORDER BY s.id{lock}"
@@ -125,8 +123,16 @@ def move_counters(
         cursor.execute(sql, [_now()[1], *params, *ordered])
 
 
-def insert_reservations(reservations: Sequence[Reservation]) -> list[Reservation]:
-    """Insert unsaved reservations in one statement; sets their pk and created_at."""
+def combines_statements() -> bool:
+    """Whether data-modifying CTEs let two writes share one round trip (PostgreSQL)."""
+    return connection.vendor == "postgresql"
+
+
+def insert_reservations(
+    reservations: Sequence[Reservation], *, with_statement: tuple[str, list] | None = None
+) -> list[Reservation]:
+    """Insert unsaved reservations in one statement; sets their pk and created_at.
+    `with_statement` (PostgreSQL only) is another write run in the same statement as a CTE."""
     if not reservations:
         return []
     now, stamp = _now()
@@ -136,8 +142,12 @@ def insert_reservations(reservations: Sequence[Reservation]) -> list[Reservation
     for r in reservations:
         expires = connection.ops.adapt_datetimefield_value(r.expires_at) if r.expires_at else None
         params += [r.stock_id, r.quantity, r.reference, expires, stamp, r.kind, r.channel_id]
+    statement = f"INSERT INTO {RESERVATION} ({columns}) VALUES {rows} RETURNING id"
+    if with_statement is not None:
+        statement = f"WITH other_write AS ({with_statement[0]}) {statement}"
+        params = [*with_statement[1], *params]
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {RESERVATION} ({columns}) VALUES {rows} RETURNING id", params)
+        cursor.execute(statement, params)
         ids = [row[0] for row in cursor.fetchall()]
     for reservation, pk in zip(reservations, sorted(ids), strict=True):
         reservation.pk = pk
@@ -147,18 +157,42 @@ def insert_reservations(reservations: Sequence[Reservation]) -> list[Reservation
     return list(reservations)
 
 
-def insert_movements(movements: Sequence[StockMovement]) -> list[StockMovement]:
-    """Insert unsaved ledger rows in one statement; sets their pk and created_at."""
+def insert_movements(
+    movements: Sequence[StockMovement],
+    *,
+    delete_reservation_ids: Iterable[int] = (),
+    shrink_reservations_by: dict[int, int] | None = None,
+) -> list[StockMovement]:
+    """Insert unsaved ledger rows in one statement; sets their pk and created_at. On
+    PostgreSQL the given reservations are deleted / shrunk in the same statement."""
     if not movements:
         return []
+    deletes = sorted(set(delete_reservation_ids))
+    shrinks = shrink_reservations_by or {}
+    if not combines_statements():
+        delete_reservations(deletes)
+        shrink_reservations(shrinks)
+        deletes, shrinks = [], {}
     now, stamp = _now()
     columns = "stock_id, reason, quantity, reference, note, user_id, created_at"
     rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(movements))
     params = []
     for m in movements:
         params += [m.stock_id, m.reason, m.quantity, m.reference, m.note, m.user_id, stamp]
+    statement = f"INSERT INTO {MOVEMENT} ({columns}) VALUES {rows} RETURNING id"
+    ctes, cte_params = [], []
+    if deletes:
+        ctes.append(f"gone AS (DELETE FROM {RESERVATION} WHERE id IN ({_marks(deletes)}))")
+        cte_params += deletes
+    if shrinks:
+        sql, shrink_params = _shrink_sql(shrinks)
+        ctes.append(f"shrunk AS ({sql})")
+        cte_params += shrink_params
+    if ctes:
+        statement = f"WITH {', '.join(ctes)} {statement}"
+        params = [*cte_params, *params]
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {MOVEMENT} ({columns}) VALUES {rows} RETURNING id", params)
+        cursor.execute(statement, params)
         ids = [row[0] for row in cursor.fetchall()]
     for movement, pk in zip(movements, sorted(ids), strict=True):
         movement.pk = pk
@@ -187,16 +221,80 @@ def delete_reservations(ids: Iterable[int]) -> None:
             cursor.execute(f"DELETE FROM {RESERVATION} WHERE id IN ({_marks(ids)})", ids)
 
 
+def _shrink_sql(amounts: dict[int, int]) -> tuple[str, list]:
+    whens = " ".join(["WHEN %s THEN %s"] * len(amounts))
+    params = [value for pk, q in amounts.items() for value in (pk, q)]
+    ids = sorted(amounts)
+    sql = (
+        f"UPDATE {RESERVATION} SET quantity = quantity - CASE id {whens} ELSE 0 END "
+        f"WHERE id IN ({_marks(ids)})"
+    )
+    return sql, [*params, *ids]
+
+
 def shrink_reservations(amounts: dict[int, int]) -> None:
     """Reduce reservations by the given quantities in one UPDATE."""
     if not amounts:
         return
-    whens = " ".join(["WHEN %s THEN %s"] * len(amounts))
-    params = [value for pk, q in amounts.items() for value in (pk, q)]
-    ids = sorted(amounts)
+    sql, params = _shrink_sql(amounts)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {RESERVATION} SET quantity = quantity - CASE id {whens} ELSE 0 END "
-            f"WHERE id IN ({_marks(ids)})",
-            [*params, *ids],
-        )
+        cursor.execute(sql, params)
+
+
+def _lock_clause() -> str:
+    # NO KEY UPDATE: enough to serialise counter changes, and it does not block other
+    # transactions' foreign-key checks (KEY SHARE) on rows that reference the stock row.
+    return " FOR NO KEY UPDATE OF s" if connection.features.has_select_for_update_of else ""
+
+
+def reserve_where_available(
+    *, channel_id: int, wanted: dict[tuple[int, int], int]
+) -> list[tuple[int, int, int]]:
+    """Reserve in one statement: lock the wanted (variant, location) rows at the channel's
+    active locations in pk order (sub-select), then raise `reserved` on each row that has the
+    units available. Returns (id, variant_id, location_id) of the rows reserved; fewer rows
+    than wanted means some were short (the caller undoes the others)."""
+    pairs = sorted(wanted)
+    match = " ".join(["WHEN variant_id = %s AND location_id = %s THEN %s"] * len(pairs))
+    match_params = [value for key in pairs for value in (*key, wanted[key])]
+    rows = " OR ".join(["(s.variant_id = %s AND s.location_id = %s)"] * len(pairs))
+    sql = (
+        f"UPDATE {STOCK} SET updated_at = %s, reserved = reserved + CASE {match} ELSE 0 END "
+        f"WHERE id IN (SELECT s.id FROM {STOCK} s "
+        f"JOIN {StockLocation._meta.db_table} l ON l.id = s.location_id "
+        f"WHERE l.active = %s AND s.location_id IN (SELECT cl.location_id FROM "
+        f"{ChannelLocation._meta.db_table} cl WHERE cl.channel_id = %s) AND ({rows}) "
+        f"ORDER BY s.id{_lock_clause()}) "
+        f"AND on_hand - reserved >= CASE {match} ELSE 0 END "
+        f"RETURNING id, variant_id, location_id"
+    )
+    params = [
+        _now()[1],
+        *match_params,
+        True,
+        channel_id,
+        *[value for key in pairs for value in key],
+        *match_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def take_reserved(leaving: dict[int, int]) -> list[int]:
+    """Goods leave: lock the stock rows in pk order (sub-select) and lower both `on_hand` and
+    `reserved` by each row's quantity where that much is reserved. Returns the ids changed."""
+    ids = sorted(leaving)
+    whens = " ".join(["WHEN %s THEN %s"] * len(ids))
+    case_params = [value for pk in ids for value in (pk, leaving[pk])]
+    case = f"CASE id {whens} ELSE 0 END"
+    sql = (
+        f"UPDATE {STOCK} SET updated_at = %s, on_hand = on_hand - {case}, "
+        f"reserved = reserved - {case} "
+        f"WHERE id IN (SELECT s.id FROM {STOCK} s WHERE s.id IN ({_marks(ids)}) "
+        f"ORDER BY s.id{_lock_clause()}) AND reserved >= {case} RETURNING id"
+    )
+    params = [_now()[1], *case_params, *case_params, *ids, *case_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]

@@ -57,6 +57,21 @@ def _rule_sql(pool: str) -> str:
     return f"(CASE WHEN {capped} < 0 THEN 0 ELSE {capped} END)"
 
 
+def availability_changes_statement(
+    deltas: dict[tuple[int, int], int],
+) -> tuple[str, list] | None:
+    """The outbox INSERT of `record_availability_changes` as (sql, params), for callers that
+    run it inside another statement; they call `schedule_drain()` themselves."""
+    deltas = {key: d for key, d in deltas.items() if d}
+    if not deltas:
+        return None
+    return _statement(deltas)
+
+
+def schedule_drain() -> None:
+    _schedule_drain()
+
+
 def record_availability_changes(deltas: dict[tuple[int, int], int]) -> int:
     """Write one outbox row per (variant, channel) whose available-to-sell changed.
 
@@ -68,6 +83,16 @@ def record_availability_changes(deltas: dict[tuple[int, int], int]) -> int:
     deltas = {key: d for key, d in deltas.items() if d}
     if not deltas:
         return 0
+    sql, params = _statement(deltas)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        written = cursor.rowcount
+    if written:
+        _schedule_drain()
+    return written
+
+
+def _statement(deltas: dict[tuple[int, int], int]) -> tuple[str, list]:
     variant_ids = sorted({v for v, _ in deltas})
     location_ids = sorted({loc for _, loc in deltas})
     # A VALUES list (columns column1..3 in both databases) has no term limit, unlike UNION ALL
@@ -102,12 +127,7 @@ def record_availability_changes(deltas: dict[tuple[int, int], int]) -> int:
     for (variant_id, location_id), delta in sorted(deltas.items()):
         params += [variant_id, location_id, delta]
     params += [True, True, *variant_ids, *location_ids]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        written = cursor.rowcount
-    if written:
-        _schedule_drain()
-    return written
+    return sql, params
 
 
 def availability_outbox_drain(*, batch_size: int = 500) -> int:
