@@ -4,7 +4,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory import locks, sql
@@ -112,9 +112,16 @@ def stock_reserve(
                 pairs=set(wanted) if identity_rule else None,
             )
             stock_ids = _reserve_locked(channel, wanted, rows)
+        # Callers read `reservation.stock.location_id` / `.variant_id` (e.g. to record where
+        # each line was sourced): give them a stock row whose other fields load on access,
+        # rather than a query per reservation.
+        stocks = {
+            key: Stock.from_db(connection.alias, ["id", "variant_id", "location_id"], [pk, *key])
+            for key, pk in stock_ids.items()
+        }
         reservations = [
             Reservation(
-                stock_id=stock_ids[(r.variant_id, r.location_id)],
+                stock=stocks[(r.variant_id, r.location_id)],
                 quantity=r.quantity,
                 reference=reference[:120],
                 expires_at=expires_at,

@@ -237,12 +237,18 @@ def test_reserve_costs_the_same_queries_for_one_and_twenty_lines(
             reference="ORD-13",
         )
     with django_assert_num_queries(expected):
-        stock_reserve(
+        reservations = stock_reserve(
             channel=selling_channel,
             requests=[StockRequest(v.pk, store.pk, 2) for v in variants[1:]],
             reference="ORD-14",
         )
     assert Reservation.objects.filter(reference="ORD-14").count() == 20
+    with django_assert_num_queries(0):
+        assert {(r.stock.variant_id, r.stock.location_id) for r in reservations} == {
+            (v.pk, store.pk) for v in variants[1:]
+        }
+    with django_assert_num_queries(1):
+        assert reservations[0].stock.reserved == 2  # other fields load when read
     stocks = Stock.objects.filter(location=store, variant__in=variants[1:])
     assert sorted(set(stocks.values_list("reserved", flat=True))) == [2]
 
