@@ -7,7 +7,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Case, IntegerField, Value, When
 
 from catalog.models import Variant
 from inventory import locks, sql
@@ -96,14 +95,6 @@ def ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
     Stock.objects.bulk_create(
         [Stock(variant_id=v, location_id=loc) for v, loc in sorted(set(pairs))],
         ignore_conflicts=True,
-    )
-
-
-def case_by_pk(deltas: dict[int, int]) -> Case:
-    return Case(
-        *(When(pk=pk, then=Value(delta)) for pk, delta in deltas.items()),
-        default=Value(0),
-        output_field=IntegerField(),
     )
 
 

@@ -37,12 +37,14 @@ def _kick_outbox_drain() -> None:
     availability_outbox_drain_task.apply_async(countdown=KICK_WINDOW_SECONDS + 1)
 
 
-def _schedule_drain() -> None:
+def schedule_drain() -> None:
     # One hook per outermost transaction is enough: the task drains everything pending.
     pending = getattr(connection, "run_on_commit", [])
     if any(entry[1] is _kick_outbox_drain for entry in pending):
         return
-    transaction.on_commit(_kick_outbox_drain)
+    # Robust: the change is committed whatever happens to the kick (the beat schedule drains
+    # the outbox anyway), so a broker hiccup must not turn a successful checkout into an error.
+    transaction.on_commit(_kick_outbox_drain, robust=True)
 
 
 def _rule_sql(pool: str) -> str:
@@ -68,10 +70,6 @@ def availability_changes_statement(
     return _statement(deltas)
 
 
-def schedule_drain() -> None:
-    _schedule_drain()
-
-
 def record_availability_changes(deltas: dict[tuple[int, int], int]) -> int:
     """Write one outbox row per (variant, channel) whose available-to-sell changed.
 
@@ -88,7 +86,7 @@ def record_availability_changes(deltas: dict[tuple[int, int], int]) -> int:
         cursor.execute(sql, params)
         written = cursor.rowcount
     if written:
-        _schedule_drain()
+        schedule_drain()
     return written
 
 
