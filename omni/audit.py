@@ -18,7 +18,8 @@ from django.db import models
 
 from omni.models import AuditAction, AuditEntry
 
-UNSET = object()
+# Never copied into the log, even as a hash.
+SECRET_FIELDS = frozenset({"password", "hashed_secret"})
 
 
 def audit_value(value: Any) -> Any:
@@ -46,7 +47,7 @@ def audit_snapshot(instance: models.Model, fields: Sequence[str] | None = None) 
     """Concrete field values of `instance` (foreign keys as ids), for a before/after diff."""
     result = {}
     for field in instance._meta.concrete_fields:
-        if fields is not None and field.name not in fields:
+        if (fields is not None and field.name not in fields) or field.name in SECRET_FIELDS:
             continue
         result[field.name] = audit_value(getattr(instance, field.attname))
     return result
@@ -154,7 +155,7 @@ def audit_form_changes(form) -> dict[str, list[Any]]:
     """`{field: [before, after]}` of a bound, valid ModelForm's changed fields."""
     changes = {}
     for name in form.changed_data:
-        if name not in form.cleaned_data:
+        if name not in form.cleaned_data or name in SECRET_FIELDS or "password" in name:
             continue
         before = form.initial.get(name)
         after = form.cleaned_data.get(name)
