@@ -4,17 +4,21 @@ and low-stock alerts."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db.models import F
 from django.http import HttpResponseRedirect
 
 from catalog.models import Variant
 from inventory import services
+from inventory.audit import audit_stock_movements
 from inventory.models import (
     AvailabilityChange,
     ChannelLocation,
     LowStockAlert,
     MovementReason,
     Reservation,
+    StaffLocation,
     Stock,
     StockCount,
     StockCountLine,
@@ -23,6 +27,9 @@ from inventory.models import (
     Transfer,
     TransferLine,
 )
+from inventory.scoping import location_check, scope_queryset
+from omni.admin_audit import AuditedAdminMixin
+from omni.audit import AuditAction, audit_record
 from omni.errors import DomainError
 
 
@@ -39,6 +46,21 @@ def _run(modeladmin, request, label: str, items, call) -> None:
         modeladmin.message_user(request, f"{label}: {done} done.", messages.SUCCESS)
 
 
+class LocationScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Store staff see only rows of their assigned location(s): the changelist, the change
+    page (another store's row is "not found"), actions and the location choices on forms."""
+
+    scope_paths: tuple[str, ...] = ("location",)
+
+    def get_queryset(self, request):
+        return scope_queryset(super().get_queryset(request), request.user, *self.scope_paths)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is StockLocation:
+            kwargs["queryset"] = scope_queryset(StockLocation.objects.all(), request.user, "pk")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 class ChannelLocationInline(admin.TabularInline):
     model = ChannelLocation
     extra = 0
@@ -46,7 +68,8 @@ class ChannelLocationInline(admin.TabularInline):
 
 
 @admin.register(StockLocation)
-class StockLocationAdmin(admin.ModelAdmin):
+class StockLocationAdmin(LocationScopedAdmin):
+    scope_paths = ("pk",)
     list_display = ["code", "name", "kind", "city", "pickup_enabled", "ships_enabled", "active"]
     list_filter = ["kind", "active", "pickup_enabled", "ships_enabled"]
     search_fields = ["code", "name", "city"]
@@ -54,18 +77,19 @@ class StockLocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChannelLocation)
-class ChannelLocationAdmin(admin.ModelAdmin):
+class ChannelLocationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["channel", "location", "priority"]
     list_filter = ["channel", "location"]
     list_editable = ["priority"]
 
 
 @admin.register(Stock)
-class StockAdmin(admin.ModelAdmin):
+class StockAdmin(LocationScopedAdmin):
     list_display = ["variant", "location", "on_hand", "reserved", "available_units", "incoming",
-                    "reorder_point", "needs_count"]  # fmt: skip
-    list_filter = ["location", "needs_count"]
-    search_fields = ["variant__sku"]
+                    "reorder_point", "needs_count", "updated_at"]  # fmt: skip
+    list_filter = [("location", admin.RelatedOnlyFieldListFilter), "needs_count"]
+    search_fields = ["variant__sku", "variant__product__name", "location__code"]
+    show_full_result_count = False
     list_select_related = ["variant", "location"]
     readonly_fields = ["variant", "location", "on_hand", "reserved", "incoming", "needs_count",
                        "updated_at"]  # fmt: skip
@@ -84,9 +108,16 @@ class StockAdmin(admin.ModelAdmin):
 
     @admin.action(description="Flag for a cycle count", permissions=["change"])
     def flag_for_count(self, request, queryset):
-        flagged = services.stock_flag_for_count(
-            stock_ids=list(queryset.values_list("pk", flat=True))
-        )
+        rows = list(queryset.filter(needs_count=False).select_related("variant", "location"))
+        flagged = services.stock_flag_for_count(stock_ids=[row.pk for row in rows])
+        for row in rows:
+            audit_record(
+                user=request.user,
+                instance=row,
+                action=AuditAction.UPDATE,
+                operation="flag_for_count",
+                changes={"needs_count": [False, True]},
+            )
         self.message_user(request, f"{flagged} stock rows flagged for counting.")
 
 
@@ -115,8 +146,10 @@ class OperationForm(forms.ModelForm):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(LocationScopedAdmin):
     """The append-only ledger. "Add" runs an operation (receipt, adjustment, write-off)."""
+
+    scope_paths = ("stock__location",)
 
     list_display = ["created_at", "stock", "reason", "quantity", "reference", "user", "note"]
     list_filter = ["reason", "stock__location"]
@@ -128,7 +161,18 @@ class StockMovementAdmin(admin.ModelAdmin):
         if obj is None:
             kwargs["form"] = OperationForm
             kwargs["fields"] = None
-        return super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is None:
+            # Store staff book operations at their own store only.
+            form.base_fields["location"].queryset = scope_queryset(
+                StockLocation.objects.all(), request.user, "pk"
+            )
+        return form
+
+    def log_addition(self, request, obj, message):
+        # The operation, not the ledger row, is what staff did: audited in save_model.
+        request._audit_forms = (None, [])
+        return admin.ModelAdmin.log_addition(self, request, obj, message)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -153,6 +197,7 @@ class StockMovementAdmin(admin.ModelAdmin):
                   "user": request.user}  # fmt: skip
         variant = data["sku"]
         try:
+            location_check(request.user, data["location"].pk)
             if data["operation"] == MovementReason.RECEIPT:
                 (movement,) = services.stock_receive(
                     lines=[services.StockLine(variant.pk, data["amount"])],
@@ -173,6 +218,7 @@ class StockMovementAdmin(admin.ModelAdmin):
         for field in ("pk", "stock_id", "reason", "quantity", "created_at"):
             setattr(obj, field, getattr(movement, field))
         obj._state.adding = False
+        audit_stock_movements(request.user, [movement], source="admin")
 
     def add_view(self, request, form_url="", extra_context=None):
         try:
@@ -230,7 +276,8 @@ class TransferForm(forms.ModelForm):
 
 
 @admin.register(Transfer)
-class TransferAdmin(admin.ModelAdmin):
+class TransferAdmin(LocationScopedAdmin):
+    scope_paths = ("source", "destination")
     form = TransferForm
     list_display = ["id", "source", "destination", "status", "reference", "created_at",
                     "shipped_at", "received_at"]  # fmt: skip
@@ -295,7 +342,8 @@ class TransferAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(LocationScopedAdmin):
+    scope_paths = ("stock__location",)
     list_display = ["id", "stock", "quantity", "kind", "channel", "reference", "expires_at",
                     "created_at"]  # fmt: skip
     list_filter = ["kind", "channel", "stock__location"]
@@ -341,7 +389,7 @@ class StockCountLineInline(admin.TabularInline):
 
 
 @admin.register(StockCount)
-class StockCountAdmin(admin.ModelAdmin):
+class StockCountAdmin(LocationScopedAdmin):
     """Cycle counts are booked through the API (or a handheld); here they are reviewed."""
 
     list_display = ["id", "location", "reference", "created_by", "created_at"]
@@ -372,7 +420,8 @@ class OpenAlertFilter(admin.SimpleListFilter):
 
 
 @admin.register(LowStockAlert)
-class LowStockAlertAdmin(admin.ModelAdmin):
+class LowStockAlertAdmin(LocationScopedAdmin):
+    scope_paths = ("stock__location",)
     """The staff dashboard's low-stock list: rows at or below their reorder point."""
 
     list_display = ["stock", "available", "incoming", "reorder_point", "detected_at",
@@ -408,3 +457,34 @@ class AvailabilityChangeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(StaffLocation)
+class StaffLocationAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Which store(s) each store staff member works at."""
+
+    list_display = ["user", "location"]
+    list_filter = ["location"]
+    search_fields = ["user__username", "location__code"]
+    list_select_related = ["user", "location"]
+    autocomplete_fields = ["user"]
+
+
+class StaffLocationInline(admin.TabularInline):
+    model = StaffLocation
+    extra = 0
+    fields = ["location"]
+    verbose_name = "assigned store"
+    verbose_name_plural = "assigned stores (store staff see only these)"
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(AuditedAdminMixin, UserAdmin):
+    inlines = [*UserAdmin.inlines, StaffLocationInline]
+    list_display = [*UserAdmin.list_display, "is_active", "last_login"]
+    list_filter = [*UserAdmin.list_filter, "staff_locations__location"]
