@@ -50,6 +50,8 @@ from customers.services import (
     customer_merge,
     customer_unmerge,
 )
+from omni.admin_audit import AuditedAdminMixin
+from omni.audit import AuditAction, audit_record, audit_scrub
 from omni.errors import DomainError
 
 
@@ -104,7 +106,7 @@ class CaseInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "email",
@@ -352,6 +354,13 @@ class CustomerAdmin(admin.ModelAdmin):
                 except DomainError as exc:
                     self.message_user(request, f"#{merged.pk}: {exc.message}", messages.ERROR)
                     continue
+                audit_record(
+                    user=request.user,
+                    instance=survivor,
+                    action=AuditAction.OPERATION,
+                    operation="merge",
+                    changes={"merged": [None, merged.pk], "rows_moved": [None, record.moved_count]},
+                )
                 self.message_user(
                     request,
                     f"Merged #{merged.pk} into #{survivor.pk} ({record.moved_count} rows moved).",
@@ -408,6 +417,14 @@ class CustomerAdmin(admin.ModelAdmin):
         for customer in queryset:
             try:
                 customer_erase(customer=customer, user=request.user, reason=reason)
+                audit_scrub(model=Customer, object_id=customer.pk)
+                audit_record(
+                    user=request.user,
+                    instance=customer,
+                    action=AuditAction.OPERATION,
+                    operation="erase",
+                    changes={"personal_data": ["held", "erased"]},
+                )
                 done += 1
             except CustomerError as exc:
                 self.message_user(request, f"#{customer.pk}: {exc.message}", messages.ERROR)
@@ -447,13 +464,22 @@ class MergeRecordAdmin(admin.ModelAdmin):
         for record in queryset.order_by("-merged_at", "-pk"):
             try:
                 customer_unmerge(record=record, user=request.user)
+                audit_record(
+                    user=request.user,
+                    model=Customer,
+                    object_id=record.survivor_id,
+                    object_repr=f"Customer #{record.survivor_id}",
+                    action=AuditAction.OPERATION,
+                    operation="unmerge",
+                    changes={"merged": [record.merged_id, None]},
+                )
                 self.message_user(request, f"Undid merge {record}.", messages.SUCCESS)
             except DomainError as exc:
                 self.message_user(request, f"{record}: {exc.message}", messages.ERROR)
 
 
 @admin.register(LoyaltySettings)
-class LoyaltySettingsAdmin(admin.ModelAdmin):
+class LoyaltySettingsAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "point_value",
@@ -474,12 +500,12 @@ class LoyaltySettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(LoyaltyChannelRate)
-class LoyaltyChannelRateAdmin(admin.ModelAdmin):
+class LoyaltyChannelRateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["channel", "earn_rate"]
 
 
 @admin.register(LoyaltyTier)
-class LoyaltyTierAdmin(admin.ModelAdmin):
+class LoyaltyTierAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "min_spend", "earn_multiplier", "benefits"]
 
 
@@ -512,7 +538,7 @@ class LoyaltyEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(admin.ModelAdmin):
+class ConsentRecordAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["recorded_at", "customer", "purpose", "granted", "channel", "source"]
     list_filter = ["purpose", "granted", "channel"]
     raw_id_fields = ["customer"]
@@ -578,7 +604,7 @@ class ServiceCaseForm(forms.ModelForm):
 
 
 @admin.register(ServiceCase)
-class ServiceCaseAdmin(admin.ModelAdmin):
+class ServiceCaseAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Cases change through the case services, so every change lands on the timeline."""
 
     form = ServiceCaseForm

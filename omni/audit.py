@@ -39,7 +39,10 @@ def audit_value(value: Any) -> Any:
     if isinstance(value, models.QuerySet):
         return sorted(obj.pk for obj in value)
     if isinstance(value, Iterable):
-        return [audit_value(v) for v in value]
+        items = list(value)
+        if items and all(isinstance(v, models.Model) for v in items):
+            return sorted(v.pk for v in items)  # a many-to-many value: a set of ids
+        return [audit_value(v) for v in items]
     return str(value)
 
 
@@ -129,26 +132,44 @@ def audit_record_many(
     *,
     user,
     action: str,
-    items: Sequence[tuple[models.Model, Mapping[str, Sequence[Any]]]],
+    model: type[models.Model],
+    items: Sequence[tuple[Any, str, Mapping[str, Sequence[Any]]]],
     operation: str = "",
     source: str = "admin",
 ) -> list[AuditEntry]:
-    """Record one entry per `(instance, changes)` in one INSERT (bulk actions)."""
+    """Record one entry per `(object_id, object_repr, changes)` of `model` in one INSERT
+    (bulk actions and bulk API writes)."""
     entries = [
         _entry(
             user=user,
-            instance=instance,
-            model=None,
-            object_id=None,
-            object_repr="",
+            instance=None,
+            model=model,
+            object_id=object_id,
+            object_repr=object_repr,
             action=action,
             changes=changes,
             operation=operation,
             source=source,
         )
-        for instance, changes in items
+        for object_id, object_repr, changes in items
     ]
     return AuditEntry.objects.bulk_create(entries)
+
+
+def audit_scrub(*, model: type[models.Model], object_id: Any) -> int:
+    """Blank the recorded values of one object's entries (who, when and which fields stay):
+    personal data erased from a profile must not survive in its audit trail."""
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+    entries = list(
+        AuditEntry.objects.filter(content_type=content_type, object_id=str(object_id)).only(
+            "pk", "changes"
+        )
+    )
+    for entry in entries:
+        entry.changes = {name: ["[erased]", "[erased]"] for name in entry.changes}
+        entry.object_repr = f"{model._meta.verbose_name} #{object_id}"
+    AuditEntry.objects.bulk_update(entries, ["changes", "object_repr"])
+    return len(entries)
 
 
 def audit_form_changes(form) -> dict[str, list[Any]]:
@@ -171,6 +192,7 @@ __all__ = [
     "audit_form_changes",
     "audit_record",
     "audit_record_many",
+    "audit_scrub",
     "audit_snapshot",
     "audit_value",
 ]

@@ -10,6 +10,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from customers.models import Customer
+from omni.admin_audit import AuditedAdminMixin
+from omni.audit import AuditAction, audit_record_many
 from omni.errors import DomainError
 from omni.models import Channel
 from promotions.models import Promotion, PromotionUse, Trigger, Voucher, VoucherRedemption
@@ -75,7 +77,7 @@ class BatchForm(forms.Form):
 
 
 @admin.register(Promotion)
-class PromotionAdmin(admin.ModelAdmin):
+class PromotionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "kind",
@@ -261,7 +263,7 @@ class VoucherForm(forms.ModelForm):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(admin.ModelAdmin):
+class VoucherAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = VoucherForm
     list_display = [
         "code",
@@ -289,9 +291,19 @@ class VoucherAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         rules_changed()
 
-    @admin.action(description="Deactivate the selected codes")
+    @admin.action(description="Deactivate the selected codes", permissions=["change"])
     def deactivate(self, request, queryset):
-        count = queryset.update(active=False)
+        codes = list(queryset.filter(active=True).values_list("pk", "code"))
+        count = Voucher.objects.filter(pk__in=[pk for pk, _ in codes], active=True).update(
+            active=False
+        )
+        audit_record_many(
+            user=request.user,
+            action=AuditAction.UPDATE,
+            model=Voucher,
+            operation="deactivate",
+            items=[(pk, code, {"active": [True, False]}) for pk, code in codes],
+        )
         rules_changed()
         self.message_user(request, f"{count} codes deactivated.", messages.SUCCESS)
 
