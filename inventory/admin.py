@@ -10,7 +10,7 @@ from django.db.models import F
 from django.http import HttpResponseRedirect
 
 from catalog.models import Variant
-from inventory import services
+from inventory import dashboard, services
 from inventory.audit import audit_stock_movements
 from inventory.models import (
     AvailabilityChange,
@@ -488,3 +488,6 @@ class StaffUserAdmin(AuditedAdminMixin, UserAdmin):
     inlines = [*UserAdmin.inlines, StaffLocationInline]
     list_display = [*UserAdmin.list_display, "is_active", "last_login"]
     list_filter = [*UserAdmin.list_filter, "staff_locations__location"]
+
+
+dashboard.register()
