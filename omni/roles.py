@@ -33,6 +33,9 @@ class Role:
 
 
 READ_CATALOG = ("catalog.view_*", "omni.view_channel")
+# The business apps an analyst reads (not auth: users and groups are the admins' business).
+BUSINESS_APPS = ("omni", "catalog", "inventory", "customers", "promotions", "orders", "sync",
+                 "analytics")  # fmt: skip
 
 ROLES: tuple[Role, ...] = (
     Role(ADMIN, "Everything.", ("*.*",)),
@@ -59,6 +62,8 @@ ROLES: tuple[Role, ...] = (
             "orders.view_order",
             "orders.view_fulfilment",
             "sync.view_*",
+            "analytics.view_*",
+            "analytics.manage_replenishment",
         ),
     ),
     Role(
@@ -102,7 +107,11 @@ ROLES: tuple[Role, ...] = (
     Role(
         ANALYST,
         "Read-only: KPIs, reports and exports.",
-        ("*.view_*", "analytics.*", "customers.export_customer", ALL_LOCATIONS),
+        (
+            *(f"{app}.view_*" for app in BUSINESS_APPS),
+            "customers.export_customer",
+            ALL_LOCATIONS,
+        ),
     ),
 )
 
