@@ -27,7 +27,13 @@ def audit_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, decimal.Decimal):
-        return str(value)
+        # Same amount, same text: 10.000 (as stored) and 10.00 (as typed) both read "10.00".
+        text = format(value, "f")
+        if "." in text:
+            whole, fraction = text.split(".")
+            fraction = fraction.rstrip("0").ljust(2, "0")
+            text = f"{whole}.{fraction}"
+        return text
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
@@ -52,6 +58,8 @@ def audit_snapshot(instance: models.Model, fields: Sequence[str] | None = None) 
     for field in instance._meta.concrete_fields:
         if (fields is not None and field.name not in fields) or field.name in SECRET_FIELDS:
             continue
+        if getattr(field, "auto_now", False):
+            continue  # bookkeeping, not a change staff made
         result[field.name] = audit_value(getattr(instance, field.attname))
     return result
 
