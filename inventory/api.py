@@ -247,8 +247,13 @@ class StockViewSet(
         super().perform_update(serializer)
         changes = audit_diff(before, audit_snapshot(serializer.instance, ["reorder_point"]))
         if changes:
-            audit_record(user=self.request.user, instance=serializer.instance,
-                         action=AuditAction.UPDATE, changes=changes, source="api")  # fmt: skip
+            audit_record(
+                user=self.request.user,
+                instance=serializer.instance,
+                action=AuditAction.UPDATE,
+                changes=changes,
+                source="api",
+            )
 
 
 class MovementViewSet(LocationScopedMixin, viewsets.ReadOnlyModelViewSet):
@@ -444,10 +449,14 @@ class StockCountViewSet(
             user=request.user,
         )
         count = self.get_queryset().get(pk=count.pk)
-        audit_record(user=request.user, instance=count, action=AuditAction.OPERATION,
-                     operation="count", source="api",
-                     changes={line.variant.sku: [line.expected, line.counted]
-                              for line in count.lines.all()})  # fmt: skip
+        audit_record(
+            user=request.user,
+            instance=count,
+            action=AuditAction.OPERATION,
+            operation="count",
+            source="api",
+            changes={line.variant.sku: [line.expected, line.counted] for line in count.lines.all()},
+        )
         return Response(CountOutput(count).data, status=status.HTTP_201_CREATED)
 
 
