@@ -436,6 +436,7 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class MergeRecordAdmin(admin.ModelAdmin):
     list_display = ["__str__", "merged_at", "merged_by", "moved_count", "undone_at", "undone_by"]
     list_filter = [("undone_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=survivor__id", "=merged__id"]
     readonly_fields = [
         "survivor",
         "merged",
@@ -502,6 +503,7 @@ class LoyaltySettingsAdmin(AuditedAdminMixin, admin.ModelAdmin):
 @admin.register(LoyaltyChannelRate)
 class LoyaltyChannelRateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["channel", "earn_rate"]
+    list_select_related = ["channel"]
 
 
 @admin.register(LoyaltyTier)
@@ -541,6 +543,8 @@ class LoyaltyEntryAdmin(admin.ModelAdmin):
 class ConsentRecordAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["recorded_at", "customer", "purpose", "granted", "channel", "source"]
     list_filter = ["purpose", "granted", "channel"]
+    search_fields = ["=customer__id"]
+    date_hierarchy = "recorded_at"
     raw_id_fields = ["customer"]
     list_select_related = ["customer", "channel"]
 
@@ -569,6 +573,9 @@ class ConsentRecordAdmin(AuditedAdminMixin, admin.ModelAdmin):
 class PrivacyRequestAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "customer", "requested_by", "reason"]
     list_filter = ["kind"]
+    list_select_related = ["customer", "requested_by"]
+    search_fields = ["=customer__id", "reason"]
+    date_hierarchy = "created_at"
     readonly_fields = ["customer", "kind", "requested_by", "reason", "summary", "created_at"]
 
     def has_add_permission(self, request) -> bool:

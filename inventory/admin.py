@@ -80,6 +80,8 @@ class StockLocationAdmin(LocationScopedAdmin):
 class ChannelLocationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["channel", "location", "priority"]
     list_filter = ["channel", "location"]
+    list_select_related = ["channel", "location"]
+    search_fields = ["channel__code", "location__code"]
     list_editable = ["priority"]
 
 
@@ -282,7 +284,9 @@ class TransferAdmin(LocationScopedAdmin):
     list_display = ["id", "source", "destination", "status", "reference", "created_at",
                     "shipped_at", "received_at"]  # fmt: skip
     list_filter = ["status", "source", "destination"]
-    search_fields = ["reference"]
+    search_fields = ["reference", "lines__variant__sku"]
+    list_select_related = ["source", "destination"]
+    date_hierarchy = "created_at"
     inlines = [TransferLineInline]
     actions = ["ship", "receive_outstanding", "close_short", "cancel"]
 
@@ -394,6 +398,8 @@ class StockCountAdmin(LocationScopedAdmin):
 
     list_display = ["id", "location", "reference", "created_by", "created_at"]
     list_filter = ["location"]
+    list_select_related = ["location", "created_by"]
+    search_fields = ["reference", "lines__variant__sku"]
     readonly_fields = ["location", "reference", "note", "created_by", "created_at"]
     inlines = [StockCountLineInline]
 

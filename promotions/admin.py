@@ -278,6 +278,7 @@ class VoucherAdmin(AuditedAdminMixin, admin.ModelAdmin):
     ]
     list_filter = ["active", "batch", "promotion"]
     search_fields = ["code", "batch"]
+    list_select_related = ["promotion"]
     raw_id_fields = ["promotion"]
     readonly_fields = ["times_used", "created_at"]
     actions = ["deactivate"]
@@ -318,6 +319,7 @@ class VoucherRedemptionAdmin(admin.ModelAdmin):
         "created_at",
         "released_at",
     ]
+    list_select_related = ["voucher", "channel", "customer"]
     list_filter = ["channel"]
     search_fields = ["voucher__code", "order_reference"]
 
@@ -345,6 +347,7 @@ class PromotionUseAdmin(admin.ModelAdmin):
         "created_at",
         "cancelled_at",
     ]
+    list_select_related = ["promotion", "channel"]
     list_filter = ["channel", "promotion"]
     search_fields = ["order_reference", "promotion__name"]
 
