@@ -71,7 +71,9 @@ class FulfilmentIn(serializers.Serializer):
         choices=[FulfilmentMethod.SHIP, FulfilmentMethod.PICKUP, FulfilmentMethod.SHIP_FROM_STORE],
         default=FulfilmentMethod.SHIP,
     )
-    pickup_location = serializers.SlugField(max_length=40, required=False, default="")
+    pickup_location = serializers.SlugField(
+        max_length=40, required=False, allow_blank=True, default=""
+    )
     address = AddressIn(required=False)
 
 
@@ -293,7 +295,7 @@ class TimelineOut(serializers.Serializer):
     at = serializers.DateTimeField(source="created_at")
 
 
-class OrderOut(serializers.Serializer):
+class OrderHeadOut(serializers.Serializer):
     number = serializers.CharField()
     channel = serializers.CharField(source="channel.code")
     external_id = serializers.CharField()
@@ -315,11 +317,6 @@ class OrderOut(serializers.Serializer):
     pickup_location = serializers.CharField(source="pickup_location.code", default=None)
     shipping_address = serializers.JSONField()
     exchange_for_return = serializers.IntegerField(source="exchange_for_id")
-    lines = LineOut(many=True)
-    fulfilments = FulfilmentOut(many=True)
-    returns = ReturnOut(many=True)
-    refunds = RefundOut(many=True)
-    timeline = TimelineOut(many=True)
 
     def get_customer(self, obj) -> dict:
         return {
@@ -335,6 +332,26 @@ class OrderOut(serializers.Serializer):
             "reference": obj.payment_reference,
             "amount": f"{obj.payment_amount:f}",
         }
+
+
+class OrderOut(OrderHeadOut):
+    lines = LineOut(many=True)
+    fulfilments = FulfilmentOut(many=True)
+    returns = ReturnOut(many=True)
+    refunds = RefundOut(many=True)
+    timeline = TimelineOut(many=True)
+
+
+def render_placed(placement: services.Placement) -> dict:
+    """A fresh order as OrderOut shows it, from what placement wrote (no read back)."""
+    return {
+        **OrderHeadOut(placement.order).data,
+        "lines": LineOut(placement.lines, many=True).data,
+        "fulfilments": [],
+        "returns": [],
+        "refunds": [],
+        "timeline": TimelineOut(placement.events, many=True).data,
+    }
 
 
 class StaffOrderOut(OrderOut):
@@ -419,7 +436,7 @@ class OrderCreateView(StorefrontMixin, APIView):
         )
         if not placement.created and placement.response_body is not None:
             return Response(placement.response_body, status=placement.response_status)
-        body = render(placement.order)
+        body = render_placed(placement) if placement.created else render(placement.order)
         code = status.HTTP_201_CREATED if placement.created else status.HTTP_200_OK
         if key:
             services.idempotency_response_store(
@@ -554,11 +571,10 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
         return super().get_permissions()
 
+    filterset_class = selectors.OrderFilter
+
     def get_queryset(self):
         return selectors.order_list()
-
-    def filter_queryset(self, queryset):
-        return selectors.OrderFilter(self.request.query_params, queryset=queryset).qs
 
     @extend_schema(responses=StaffOrderOut)
     def retrieve(self, request, number=None):

@@ -86,7 +86,9 @@ class Placement:
     # The response first given for this Idempotency-Key, returned verbatim on a replay.
     response_status: int | None = None
     response_body: dict | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # What a fresh placement wrote, so the caller can answer without reading it back.
+    lines: list[OrderLine] = field(default_factory=list)
+    events: list[TimelineEvent] = field(default_factory=list)
 
 
 def request_fingerprint(payload: Any) -> str:
@@ -534,7 +536,7 @@ def _place(
             )
         )
     TimelineEvent.objects.bulk_create(events)
-    return Placement(order, created=True)
+    return Placement(order, created=True, lines=order_lines, events=events)
 
 
 def _validate_sale_lines(lines: Sequence[LineInput]) -> None:
