@@ -38,6 +38,8 @@ class SourcingLine:
     sku: str
     quantity: int
     pickup_location_id: int | None = None
+    # Ship-from-store lines may only draw from these locations (the stores).
+    only_locations: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,12 @@ def plan(
         if line.pickup_location_id is not None:
             _plan_pickup(line, options, remaining, result)
         else:
-            shippable = [c for c in options if c.ships_enabled]
+            shippable = [
+                c
+                for c in options
+                if c.ships_enabled
+                and (line.only_locations is None or c.location_id in line.only_locations)
+            ]
             _plan_ship(line, strategy.rank(shippable, context), strategy, remaining, result)
     return result
 

@@ -14,7 +14,7 @@ from django.db.models import Q
 from catalog.models import Variant
 from catalog.money import quantize
 from customers.services import customer_resolve, loyalty_earn, loyalty_redeem
-from inventory.models import StockLocation
+from inventory.models import LocationKind, StockLocation
 from inventory.selectors import sourcing_candidates
 from inventory.services import StockRequest, stock_record_sale, stock_reserve
 from omni.errors import DomainError, InvalidInput
@@ -548,6 +548,11 @@ def _validate_sale_lines(lines: Sequence[LineInput]) -> None:
 
 def _reserve(channel, order, order_lines, strategy, shipping_address):
     """Plan and reserve every line; raise insufficient_stock reserving nothing."""
+    stores = None
+    if any(line.fulfilment_method == FulfilmentMethod.SHIP_FROM_STORE for line in order_lines):
+        stores = frozenset(
+            StockLocation.objects.filter(kind=LocationKind.STORE).values_list("pk", flat=True)
+        )
     wanted = [
         sourcing.SourcingLine(
             key=index,
@@ -555,6 +560,9 @@ def _reserve(channel, order, order_lines, strategy, shipping_address):
             sku=line.sku,
             quantity=line.quantity,
             pickup_location_id=line.pickup_location_id,
+            only_locations=stores
+            if line.fulfilment_method == FulfilmentMethod.SHIP_FROM_STORE
+            else None,
         )
         for index, line in enumerate(order_lines)
     ]

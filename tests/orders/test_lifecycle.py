@@ -296,3 +296,23 @@ def test_loyalty_earned_on_completion_and_reversed_on_return(place, stocked):
         order_complete(order=order_complete_again)
     return_create(order=order, location_code="wh", lines=[ReturnLineInput(order.lines.get().pk, 1)])
     assert loyalty_balance(customer=order.customer) == earned - earned // 2
+
+
+def test_return_window_task_completes_old_fulfilled_orders(place, stocked, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.tasks import orders_complete_due_task
+
+    settings.OMNI_ORDER_RETURN_WINDOW_DAYS = 14
+    old, recent = place([("TEE", 1)]), place([("CAP", 1)])
+    ship_all(old)
+    ship_all(recent)
+    Order.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=15))
+    assert orders_complete_due_task() == 1
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.status == OrderStatus.COMPLETED and old.loyalty_points_earned > 0
+    assert recent.status == OrderStatus.FULFILLED
+    assert old.timeline.filter(actor="system:return-window").exists()

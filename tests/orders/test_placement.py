@@ -268,3 +268,17 @@ def test_recorded_pos_sale_is_never_refused_and_books_the_shortfall(
     )
     assert not again.created and again.order.pk == order.pk
     assert StockMovement.objects.filter(stock=stock, reason=MovementReason.SALE).count() == 1
+
+
+def test_ship_from_store_lines_draw_only_from_stores(
+    place, make_variant, receive, warehouse, store, stock_of
+):
+    tee = make_variant("TEE")
+    receive(tee, warehouse, 10)
+    receive(tee, store, 1)
+    order = place([LineInput("TEE", 1, "ship_from_store")])
+    assert Allocation.objects.get(line__order=order).location == store
+    with pytest.raises(DomainError) as err:
+        place([LineInput("TEE", 1, "ship_from_store")])
+    assert err.value.extra["shortfalls"] == [{"sku": "TEE", "requested": 1, "available": 0}]
+    assert stock_of(tee, warehouse) == (10, 0)
