@@ -366,7 +366,13 @@ def _place(
     settings = ChannelOrderSettings.objects.filter(channel=channel).first()  # 1 query
     profile = None
     if customer_input is not None:
-        profile = customer_resolve(channel=channel, **asdict(customer_input))
+        try:
+            profile = customer_resolve(channel=channel, **asdict(customer_input))
+        except InvalidInput as exc:
+            # Name the field as the caller sent it: customer.email, customer.phone...
+            raise InvalidInput(
+                exc.message, code=exc.code, field=f"customer.{exc.field or 'email'}", **exc.extra
+            ) from exc
 
     priced = quote(
         channel=channel,

@@ -98,6 +98,13 @@ def test_bad_input_names_the_field(shop, key_client, stocked):
     response = client.post("/api/v1/orders/", body(lines=[{"sku": "NOPE", "quantity": 1}]))
     assert (response.status_code, response.json()["errors"][0]["field"]) == (400, "lines.0.sku")
     response = client.post(
+        "/api/v1/orders/", body(customer={"email": "not-an-email"}), format="json"
+    )
+    assert (response.status_code, response.json()["errors"][0]["field"]) == (
+        400,
+        "customer.email",
+    )
+    response = client.post(
         "/api/v1/orders/", body(fulfilment={"method": "pickup", "pickup_location": "nowhere"})
     )
     assert response.status_code == 400
