@@ -71,9 +71,7 @@ class FulfilmentIn(serializers.Serializer):
         choices=[FulfilmentMethod.SHIP, FulfilmentMethod.PICKUP, FulfilmentMethod.SHIP_FROM_STORE],
         default=FulfilmentMethod.SHIP,
     )
-    pickup_location = serializers.SlugField(
-        max_length=40, required=False, allow_blank=True, default=""
-    )
+    pickup_location = serializers.SlugField(max_length=40, required=False)
     address = AddressIn(required=False)
 
 
