@@ -1,6 +1,7 @@
 """Order placement throughput over real HTTP (gunicorn + PostgreSQL) against a bare endpoint.
 
-Starts gunicorn on 127.0.0.1 serving the project plus one bare endpoint defined here (a DRF
+Starts gunicorn on 127.0.0.1 (default: 3 sync workers, the Dockerfile setting; see --workers
+and --threads) serving the project plus one bare endpoint defined here (a DRF
 view with the same Api-Key authentication, scope permission and throttle that parses the JSON
 body and returns a constant JSON answer: the whole HTTP/Django/DRF stack without the order).
 16 concurrent clients first hit the bare endpoint, then place 3-line orders
@@ -186,7 +187,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db_url: str, port: int, workers: int) -> subprocess.Popen:
+def start_server(db_url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -210,6 +211,8 @@ def start_server(db_url: str, port: int, workers: int) -> subprocess.Popen:
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
+        "--threads",
+        str(threads),
         "--backlog",
         "512",
         "--log-level",
@@ -321,7 +324,18 @@ def check_oversell(hot: list[str], stock: dict[str, int]) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short phases (under a minute)")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 6)))
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("BENCH_WORKERS", 3)),
+        help="gunicorn workers (default: the Dockerfile's production setting, 3 sync workers)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("BENCH_THREADS", 1)),
+        help="threads per worker (gthread when > 1): handlers overlap their database waits",
+    )
     args = parser.parse_args()
     source = os.environ.get("DATABASE_URL", "")
     if not source.startswith("postgres"):
@@ -344,7 +358,7 @@ def main() -> int:
     secret, normal, hot, stock = seed()
     connection.close()
     port = free_port()
-    server = start_server(db_url, port, args.workers)
+    server = start_server(db_url, port, args.workers, args.threads)
     auth = {"Authorization": f"Api-Key {secret}"}
     # Short alternating windows, so both endpoints see the same background load on the host.
     rounds, window = (4, 2.5) if args.quick else (10, 4.0)
@@ -395,7 +409,8 @@ def main() -> int:
         problems.append("fewer orders stored than 201 answers")
     ratio = orders_ps / bare_rps if bare_rps else 0.0
     print(
-        f"gunicorn: {args.workers} sync workers, {CLIENTS} concurrent clients, PostgreSQL; "
+        f"gunicorn: {args.workers} workers x {args.threads} threads, {CLIENTS} concurrent "
+        f"clients, PostgreSQL; "
         f"{rounds} alternating rounds of {window}s per endpoint"
     )
     print(
