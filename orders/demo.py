@@ -4,8 +4,10 @@ returns at other stores, exchanges and completed orders earning points. Idempote
 orders carry external ids `demo-<n>`; once they exist a second run places nothing."""
 
 import random
+from contextlib import contextmanager
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from tqdm import tqdm
@@ -41,7 +43,7 @@ from orders.services import (
     return_create,
 )
 
-ORDERS = 320
+ORDERS = 250
 SEED = 5
 CITIES = [
     # city, postcode, lat, lon
@@ -98,6 +100,29 @@ def load(command) -> None:
     if Order.objects.filter(external_id__startswith="demo-").exists():
         out.write("  demo orders exist; nothing placed")
         return
+    with _fast_commits():
+        _load(out)
+
+
+@contextmanager
+def _fast_commits():
+    """Every demo order commits several times; on SQLite an fsync per commit would dominate the
+    load, and a demo database can be rebuilt, so sync lazily while loading it."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA synchronous")
+        previous = cursor.fetchone()[0]
+        cursor.execute("PRAGMA synchronous=OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA synchronous={int(previous)}")
+
+
+def _load(out) -> None:
     rng = random.Random(SEED)
     for _, postcode, lat, lon in CITIES:
         PostcodeArea.objects.get_or_create(
