@@ -4,11 +4,12 @@ Starts gunicorn on 127.0.0.1 (default: 3 sync workers, the Dockerfile setting; s
 and --threads) serving the project plus one bare endpoint defined here (a DRF
 view with the same Api-Key authentication, scope permission and throttle that parses the JSON
 body and returns a constant JSON answer: the whole HTTP/Django/DRF stack without the order).
-16 concurrent clients first hit the bare endpoint, then place 3-line orders
-(`POST /api/v1/orders/` with an Idempotency-Key, some lines on "hot" SKUs with little stock so
-concurrent checkouts compete for the last units). Prints requests per second and p50/p95 of
-both, their ratio, and checks that nothing was oversold (every hot SKU's units ordered stay
-within its stock, `reserved` equals the open reservations, the ledger reconciles).
+16 concurrent clients hit the bare endpoint and place 3-line orders (`POST /api/v1/orders/`
+with an Idempotency-Key, some lines on "hot" SKUs with little stock so concurrent checkouts
+compete for the last units) in alternating short windows, so both see the same host load.
+Prints requests per second and p50/p95 of both, their ratio, and checks that nothing was
+oversold (every hot SKU's units ordered stay within its stock, `reserved` equals the open
+reservations, the ledger reconciles).
 
 Target: order placements per second >= 0.2 x the bare endpoint's requests per second, zero
 oversell. Uses its own database (`omni_orders_bench` on the DATABASE_URL server; created and

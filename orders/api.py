@@ -651,7 +651,9 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
         return Response(render(order, staff=True))
 
-    @extend_schema(request=None, responses=StaffOrderOut)
+    @extend_schema(
+        request=None, responses=StaffOrderOut, operation_id="staff_orders_fulfilment_step"
+    )
     @action(
         detail=True,
         methods=["post"],
