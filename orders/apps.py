@@ -1,3 +1,5 @@
+"""The orders app: registers its adapter for the customers order-history port."""
+
 from django.apps import AppConfig
 
 
