@@ -12,8 +12,8 @@ oversold (every hot SKU's units ordered stay within its stock, `reserved` equals
 reservations, the ledger reconciles).
 
 Target: order placements per second >= 0.2 x the bare endpoint's requests per second, zero
-oversell. Uses its own database (`omni_orders_bench` on the DATABASE_URL server; created and
-migrated here, its data wiped at each run).
+oversell. Uses its own database (`omni_orders_bench` on the DATABASE_URL server), dropped,
+created and migrated at each run.
 Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/omni python bench/orders_http.py [--quick]
 This module is also the WSGI entry point gunicorn serves (`orders_http:application`).
 """
@@ -94,7 +94,7 @@ def application(environ, start_response):
 # --- the driver -------------------------------------------------------------------------------
 
 
-def ensure_database(url: str) -> None:
+def recreate_database(url: str) -> None:
     import psycopg2
 
     parts = urlparse(url)
@@ -107,9 +107,9 @@ def ensure_database(url: str) -> None:
     )
     admin.autocommit = True
     with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{BENCH_DB}"')
+        # Recreated every run: its data is the bench's own, and migrations may have changed.
+        cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{BENCH_DB}"')
     admin.close()
 
 
@@ -118,15 +118,12 @@ def seed() -> tuple[str, list[str], list[str], dict[str, int]]:
     plenty of stock and a few hot SKUs with little. Returns (api key, normal, hot, stock)."""
     from decimal import Decimal
 
-    from django.core.management import call_command
-
     from catalog.models import Category, Listing, Product, Variant
     from inventory.models import ChannelLocation, StockLocation
     from inventory.services import StockLine, stock_receive
     from omni.models import Channel
     from omni.services import api_key_create
 
-    call_command("flush", interactive=False, verbosity=0)
     channel = Channel.objects.create(code="bench-web", name="Bench web", kind="web", currency="USD")
     warehouse = StockLocation.objects.create(code="bench-wh", name="Bench WH", kind="warehouse")
     store = StockLocation.objects.create(
@@ -342,7 +339,7 @@ def main() -> int:
     if not source.startswith("postgres"):
         sys.exit("bench scripts run against PostgreSQL: set DATABASE_URL")
     db_url = bench_database_url(source)
-    ensure_database(db_url)
+    recreate_database(db_url)
     os.environ["DATABASE_URL"] = db_url
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
