@@ -78,3 +78,47 @@ def api_login(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+@pytest.fixture
+def _fresh_pricing_cache():
+    """Pricing keeps promotion snapshots in the shared cache and in this process: start and end
+    with neither, so no other test reads this test's promotions."""
+    from django.core.cache import cache
+
+    from promotions import rules
+
+    cache.clear()
+    rules.forget_local()
+    yield
+    cache.clear()
+    rules.forget_local()
+
+
+@pytest.fixture
+def pickup_orders(_fresh_pricing_cache, channel, store_a, store_b):
+    """A web channel selling from both stores; one paid pickup order waiting at each store.
+    Returns {"store-a": order, "store-b": order}."""
+    from decimal import Decimal
+
+    from orders.services import CustomerInput, LineInput, PaymentInput, order_place
+    from tests.catalog.factories import ListingFactory
+    from tests.inventory.factories import ChannelLocationFactory
+
+    ChannelLocationFactory(channel=channel, location=store_a, priority=1)
+    ChannelLocationFactory(channel=channel, location=store_b, priority=2)
+    variant = VariantFactory(sku="MUG")
+    ListingFactory(variant=variant, channel=channel, price=Decimal("12.00"))
+    for location in (store_a, store_b):
+        stock_receive(location_id=location.pk, lines=[StockLine(variant.pk, 4)], reference="PO")
+    orders = {}
+    for location in (store_a, store_b):
+        orders[location.code] = order_place(
+            channel=channel,
+            lines=[LineInput("MUG", 1)],
+            fulfilment_method="pickup",
+            pickup_location_code=location.code,
+            payment=PaymentInput(status="paid", reference=f"pay-{location.code}"),
+            customer=CustomerInput(email=f"{location.code}@example.com", first_name="Ada"),
+        ).order
+    return orders
