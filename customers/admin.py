@@ -490,7 +490,8 @@ class LoyaltySettingsAdmin(AuditedAdminMixin, admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request) -> bool:
-        return not LoyaltySettings.objects.exists()
+        # One settings row; adding it still needs the add permission.
+        return super().has_add_permission(request) and not LoyaltySettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -103,3 +103,11 @@ def test_analyst_cannot_write_through_the_admin(make_role_user, stocked):
     assert response.status_code == 403
     stock.refresh_from_db()
     assert stock.reorder_point == 0
+
+
+@pytest.mark.django_db
+def test_loyalty_settings_cannot_be_added_without_the_permission(make_role_user):
+    store = login(make_role_user(STORE))
+    assert store.get(reverse("admin:customers_loyaltysettings_add")).status_code == 403
+    service = login(make_role_user(CS))
+    assert service.get(reverse("admin:customers_loyaltysettings_add")).status_code == 200
