@@ -74,3 +74,37 @@ def test_store_staff_sees_their_store_only(page, admin_login, live_server, scree
     assert "exist" in page.locator(".messagelist").inner_text()
     assert page.locator("#stock_form").count() == 0
     screenshot(page, "other-store-refused")
+
+
+def test_store_staff_completes_a_pickup(page, admin_login, live_server, screenshot, shop):
+    from django.core.cache import cache
+
+    from omni.models import Channel
+    from orders.models import Order, OrderStatus
+    from promotions import rules
+    from tests.staff.conftest import place_pickup_orders
+
+    cache.clear()
+    rules.forget_local()
+    channel = Channel.objects.create(code="web", name="Web shop", kind="web", currency="USD")
+    store_a = StaffLocation.objects.get(user__username="clerk").location
+    orders = place_pickup_orders(channel, [store_a])
+    order = orders["store-a"]
+
+    admin_login(page, "clerk", PASSWORD)
+    panel = page.locator("#panel-pickups_waiting")
+    assert "Pickups waiting at your store" in panel.inner_text()
+    panel.get_by_role("link", name="Open the pickup counter").click()
+    page.wait_for_selector("#pickup-queue")
+    row = page.locator("#pickup-queue tbody tr", has_text=order.number)
+    screenshot(page, "pickup-queue")
+    for button in ("Start picking", "Ready for pickup", "Collected"):
+        row.get_by_role("button", name=button).click()
+        page.wait_for_load_state()
+        assert "done." in page.locator(".messagelist").inner_text()
+    assert "Nothing waiting for pickup here." in page.locator("#pickup-queue").inner_text()
+    screenshot(page, "pickup-collected")
+    order = Order.objects.get(pk=order.pk)
+    assert order.status == OrderStatus.FULFILLED
+    cache.clear()
+    rules.forget_local()

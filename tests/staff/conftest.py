@@ -95,24 +95,23 @@ def _fresh_pricing_cache():
     rules.forget_local()
 
 
-@pytest.fixture
-def pickup_orders(_fresh_pricing_cache, channel, store_a, store_b):
-    """A web channel selling from both stores; one paid pickup order waiting at each store.
-    Returns {"store-a": order, "store-b": order}."""
+def place_pickup_orders(channel, locations) -> dict:
+    """`channel` sells from `locations`; one paid pickup order of a mug waiting at each.
+    Returns {location code: order}."""
     from decimal import Decimal
 
     from orders.services import CustomerInput, LineInput, PaymentInput, order_place
     from tests.catalog.factories import ListingFactory
     from tests.inventory.factories import ChannelLocationFactory
 
-    ChannelLocationFactory(channel=channel, location=store_a, priority=1)
-    ChannelLocationFactory(channel=channel, location=store_b, priority=2)
+    for priority, location in enumerate(locations, start=1):
+        ChannelLocationFactory(channel=channel, location=location, priority=priority)
     variant = VariantFactory(sku="MUG")
     ListingFactory(variant=variant, channel=channel, price=Decimal("12.00"))
-    for location in (store_a, store_b):
+    for location in locations:
         stock_receive(location_id=location.pk, lines=[StockLine(variant.pk, 4)], reference="PO")
     orders = {}
-    for location in (store_a, store_b):
+    for location in locations:
         orders[location.code] = order_place(
             channel=channel,
             lines=[LineInput("MUG", 1)],
@@ -122,3 +121,9 @@ def pickup_orders(_fresh_pricing_cache, channel, store_a, store_b):
             customer=CustomerInput(email=f"{location.code}@example.com", first_name="Ada"),
         ).order
     return orders
+
+
+@pytest.fixture
+def pickup_orders(_fresh_pricing_cache, channel, store_a, store_b):
+    """A web channel selling from both stores; one paid pickup order waiting at each store."""
+    return place_pickup_orders(channel, [store_a, store_b])
