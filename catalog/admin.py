@@ -26,6 +26,7 @@ from catalog.validation import (
     clean_price,
 )
 from omni.admin_audit import AuditedAdminMixin
+from omni.admin_confirm import confirm_action
 from omni.audit import AuditAction, audit_record_many
 from omni.errors import DomainError
 from omni.models import Channel
@@ -214,12 +215,14 @@ class ProductAdmin(AuditedAdminMixin, admin.ModelAdmin):
             )
 
     @admin.action(description="Publish selected products to the channel", permissions=["change"])
+    @confirm_action("Publish the selected products to the channel?")
     def publish_to_channel(self, request, queryset):
         self._set_published(request, queryset, True)
 
     @admin.action(
         description="Unpublish selected products from the channel", permissions=["change"]
     )
+    @confirm_action("Unpublish the selected products from the channel?")
     def unpublish_from_channel(self, request, queryset):
         self._set_published(request, queryset, False)
 
@@ -471,11 +474,13 @@ class ListingAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return changed
 
     @admin.action(description="Publish selected listings", permissions=["change"])
+    @confirm_action("Publish the selected listings?")
     def publish(self, request, queryset):
         changed = self._set_published(request, queryset, True)
         self.message_user(request, f"Published {changed} listings.", messages.SUCCESS)
 
     @admin.action(description="Unpublish selected listings", permissions=["change"])
+    @confirm_action("Unpublish the selected listings?")
     def unpublish(self, request, queryset):
         changed = self._set_published(request, queryset, False)
         self.message_user(request, f"Unpublished {changed} listings.", messages.SUCCESS)

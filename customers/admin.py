@@ -51,6 +51,7 @@ from customers.services import (
     customer_unmerge,
 )
 from omni.admin_audit import AuditedAdminMixin
+from omni.admin_confirm import confirm_action
 from omni.audit import AuditAction, audit_record, audit_scrub
 from omni.errors import DomainError
 
@@ -460,6 +461,7 @@ class MergeRecordAdmin(admin.ModelAdmin):
         return request.user.has_perm("customers.merge_customer")
 
     @admin.action(description="Undo selected merges", permissions=["merge"])
+    @confirm_action("Undo these merges?")
     def undo_merges(self, request, queryset):
         # Newest first: undoing an older merge whose survivor was merged again is refused.
         for record in queryset.order_by("-merged_at", "-pk"):

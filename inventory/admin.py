@@ -29,6 +29,7 @@ from inventory.models import (
 )
 from inventory.scoping import location_check, scope_queryset
 from omni.admin_audit import AuditedAdminMixin
+from omni.admin_confirm import confirm_action
 from omni.audit import AuditAction, audit_record
 from omni.errors import DomainError
 
@@ -109,6 +110,7 @@ class StockAdmin(LocationScopedAdmin):
         return False
 
     @admin.action(description="Flag for a cycle count", permissions=["change"])
+    @confirm_action("Flag these stock rows for a cycle count?")
     def flag_for_count(self, request, queryset):
         rows = list(queryset.filter(needs_count=False).select_related("variant", "location"))
         flagged = services.stock_flag_for_count(stock_ids=[row.pk for row in rows])
@@ -325,21 +327,25 @@ class TransferAdmin(LocationScopedAdmin):
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     @admin.action(description="Ship selected transfers", permissions=["change"])
+    @confirm_action("Ship these transfers (stock leaves the source)?")
     def ship(self, request, queryset):
         _run(self, request, "Shipped", queryset,
              lambda t: services.transfer_ship(transfer=t, user=request.user))  # fmt: skip
 
     @admin.action(description="Receive everything outstanding", permissions=["change"])
+    @confirm_action("Receive everything outstanding on these transfers?")
     def receive_outstanding(self, request, queryset):
         _run(self, request, "Received", queryset,
              lambda t: services.transfer_receive(transfer=t, user=request.user))  # fmt: skip
 
     @admin.action(description="Close short (outstanding lost in transit)", permissions=["change"])
+    @confirm_action("Close these transfers short (outstanding units are lost)?", danger=True)
     def close_short(self, request, queryset):
         _run(self, request, "Closed", queryset,
              lambda t: services.transfer_close(transfer=t, user=request.user))  # fmt: skip
 
     @admin.action(description="Cancel selected drafts", permissions=["change"])
+    @confirm_action("Cancel these draft transfers?", danger=True)
     def cancel(self, request, queryset):
         _run(self, request, "Cancelled", queryset,
              lambda t: services.transfer_cancel(transfer=t, user=request.user))  # fmt: skip
@@ -365,6 +371,7 @@ class ReservationAdmin(LocationScopedAdmin):
         return False
 
     @admin.action(description="Release selected reservations", permissions=["view"])
+    @confirm_action("Release these reservations?", danger=True)
     def release(self, request, queryset):
         if not request.user.has_perm("inventory.change_stock"):
             self.message_user(

@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from omni.admin_audit import AuditedAdminMixin
+from omni.admin_confirm import confirm_action
 from omni.models import ApiKey, ApiScope, AuditEntry, Channel
 from omni.services import api_key_create, api_key_revoke
 
@@ -138,6 +139,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return "revoked" if obj.is_revoked else "active"
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
+    @confirm_action("Revoke these API keys? Their servers stop working at once.", danger=True)
     def revoke_keys(self, request, queryset):
         for api_key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(api_key=api_key)

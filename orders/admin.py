@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from inventory.models import StockLocation
 from inventory.scoping import scope_queryset
 from omni.admin_audit import AuditedAdminMixin
+from omni.admin_confirm import confirm_action
 from omni.audit import AuditAction, audit_record
 from omni.errors import DomainError
 from omni.models import Channel
@@ -257,7 +258,10 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
         # Store staff see the orders that touch their store(s) only.
         return selectors.orders_in_scope(super().get_queryset(request), request.user)
 
-    @admin.action(description="Cancel selected orders (releases reservations)")
+    @admin.action(
+        description="Cancel selected orders (releases reservations)", permissions=["change"]
+    )
+    @confirm_action("Cancel these orders and release their reservations?", danger=True)
     def cancel_orders(self, request, queryset):
         done = 0
         for order in queryset:
@@ -271,7 +275,11 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if done:
             self.message_user(request, f"Cancelled {done} orders.", messages.SUCCESS)
 
-    @admin.action(description="Complete selected fulfilled orders (earns loyalty points)")
+    @admin.action(
+        description="Complete selected fulfilled orders (earns loyalty points)",
+        permissions=["change"],
+    )
+    @confirm_action("Complete these orders (loyalty points are earned)?")
     def complete_orders(self, request, queryset):
         done = 0
         for order in queryset:

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 
 from customers.models import Customer
 from omni.admin_audit import AuditedAdminMixin
+from omni.admin_confirm import confirm_action
 from omni.audit import AuditAction, audit_record_many
 from omni.errors import DomainError
 from omni.models import Channel
@@ -293,6 +294,7 @@ class VoucherAdmin(AuditedAdminMixin, admin.ModelAdmin):
         rules_changed()
 
     @admin.action(description="Deactivate the selected codes", permissions=["change"])
+    @confirm_action("Deactivate these voucher codes?")
     def deactivate(self, request, queryset):
         codes = list(queryset.filter(active=True).values_list("pk", "code"))
         count = Voucher.objects.filter(pk__in=[pk for pk, _ in codes], active=True).update(

@@ -49,3 +49,20 @@ def test_every_list_page_can_be_narrowed():
         and model._meta.model_name not in {"loyaltysettings", "loyaltytier", "loyaltychannelrate"}
     ]
     assert bare == []
+
+
+@pytest.mark.django_db
+def test_bulk_action_asks_for_confirmation_before_changing_anything(admin_user, stocked):
+    from inventory.models import Stock
+
+    client = login(admin_user)
+    url = reverse("admin:inventory_stock_changelist")
+    rows = [stocked[("TEE-S", "store-a")].pk, stocked[("TEE-M", "store-a")].pk]
+    payload = {"action": "flag_for_count", "_selected_action": rows, "index": "0"}
+    page = client.post(url, payload)
+    assert page.status_code == 200
+    assert "Flag these stock rows for a cycle count?" in page.content.decode()
+    assert 'name="confirm_action" value="yes"' in page.content.decode()
+    assert not Stock.objects.filter(needs_count=True).exists()
+    client.post(url, {**payload, "confirm_action": "yes"})
+    assert set(Stock.objects.filter(needs_count=True).values_list("pk", flat=True)) == set(rows)

@@ -69,7 +69,11 @@ def test_admin_bulk_unpublish_audits_each_listing(admin_user, channel):
     listings = [ListingFactory(channel=channel, published=True) for _ in range(3)]
     login(admin_user).post(
         reverse("admin:catalog_listing_changelist"),
-        {"action": "unpublish", "_selected_action": [lst.pk for lst in listings]},
+        {
+            "action": "unpublish",
+            "_selected_action": [lst.pk for lst in listings],
+            "confirm_action": "yes",
+        },
     )
     entries = AuditEntry.objects.filter(operation="unpublish")
     assert sorted(int(e.object_id) for e in entries) == sorted(lst.pk for lst in listings)
