@@ -38,11 +38,21 @@ def _run(modeladmin, request, label: str, items, call) -> None:
     """Apply `call` to each item; report successes and each refusal with its code."""
     done = 0
     for item in items:
+        before = getattr(item, "status", None)
         try:
-            call(item)
+            result = call(item)
             done += 1
         except DomainError as exc:
             modeladmin.message_user(request, f"{item}: {exc.message} ({exc.code})", messages.ERROR)
+        else:
+            after = getattr(result if result is not None else item, "status", None)
+            audit_record(
+                user=request.user,
+                instance=item,
+                action=AuditAction.OPERATION,
+                operation=label.lower(),
+                changes={"status": [before, after]} if before is not None else {},
+            )
     if done:
         modeladmin.message_user(request, f"{label}: {done} done.", messages.SUCCESS)
 
@@ -378,8 +388,21 @@ class ReservationAdmin(LocationScopedAdmin):
                 request, "Releasing needs the change stock permission.", messages.ERROR
             )
             return
-        batch = list(queryset)
+        batch = list(queryset.select_related("stock__variant", "stock__location"))
         services.reservation_release(reservations=batch, user=request.user)
+        for reservation in batch:
+            stock = reservation.stock
+            audit_record(
+                user=request.user,
+                instance=stock,
+                object_repr=f"{stock.variant.sku} @ {stock.location.code}",
+                action=AuditAction.OPERATION,
+                operation="reservation_release",
+                changes={
+                    "reserved": [reservation.quantity, 0],
+                    "reference": [reservation.reference, None],
+                },
+            )
         self.message_user(request, f"Released {len(batch)} reservations.", messages.SUCCESS)
 
     @admin.action(description="Release every expired cart hold now", permissions=["view"])

@@ -290,7 +290,20 @@ class ReservationViewSet(LocationScopedMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
-        services.reservation_release(reservations=[self.get_object()], user=request.user)
+        reservation = self.get_object()
+        services.reservation_release(reservations=[reservation], user=request.user)
+        audit_record(
+            user=request.user,
+            instance=reservation.stock,
+            object_repr=f"{reservation.stock.variant.sku} @ {reservation.stock.location.code}",
+            action=AuditAction.OPERATION,
+            operation="reservation_release",
+            changes={
+                "reserved": [reservation.quantity, 0],
+                "reference": [reservation.reference, None],
+            },
+            source="api",
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -508,6 +521,17 @@ class TransferViewSet(
     class TransferReceiveInput(serializers.Serializer):
         lines = LineInput(many=True, required=False, allow_empty=False)
 
+    def _audited(self, before: str, transfer: Transfer, operation: str) -> Transfer:
+        audit_record(
+            user=self.request.user,
+            instance=transfer,
+            action=AuditAction.OPERATION,
+            operation=operation,
+            changes={"status": [before, transfer.status]},
+            source="api",
+        )
+        return transfer
+
     def _out(self, transfer: Transfer, code=status.HTTP_200_OK) -> Response:
         return Response(TransferOutput(self.get_queryset().get(pk=transfer.pk)).data, status=code)
 
@@ -524,12 +548,15 @@ class TransferViewSet(
             note=data["note"],
             user=request.user,
         )
-        return self._out(transfer, status.HTTP_201_CREATED)
+        return self._out(self._audited(None, transfer, "transfer_create"), status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: TransferOutput})
     @action(detail=True, methods=["post"])
     def ship(self, request, pk=None):
-        return self._out(services.transfer_ship(transfer=self.get_object(), user=request.user))
+        transfer = self.get_object()
+        before = transfer.status
+        done = services.transfer_ship(transfer=transfer, user=request.user)
+        return self._out(self._audited(before, done, "transfer_ship"))
 
     @extend_schema(request=TransferReceiveInput, responses={200: TransferOutput})
     @action(detail=True, methods=["post"])
@@ -537,22 +564,30 @@ class TransferViewSet(
         payload = self.TransferReceiveInput(data=request.data)
         payload.is_valid(raise_exception=True)
         lines = payload.validated_data.get("lines")
+        transfer = self.get_object()
+        before = transfer.status
         transfer = services.transfer_receive(
-            transfer=self.get_object(),
+            transfer=transfer,
             lines=_stock_lines(lines) if lines else None,
             user=request.user,
         )
-        return self._out(transfer)
+        return self._out(self._audited(before, transfer, "transfer_receive"))
 
     @extend_schema(request=None, responses={200: TransferOutput})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        return self._out(services.transfer_close(transfer=self.get_object(), user=request.user))
+        transfer = self.get_object()
+        before = transfer.status
+        done = services.transfer_close(transfer=transfer, user=request.user)
+        return self._out(self._audited(before, done, "transfer_close"))
 
     @extend_schema(request=None, responses={200: TransferOutput})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self._out(services.transfer_cancel(transfer=self.get_object(), user=request.user))
+        transfer = self.get_object()
+        before = transfer.status
+        done = services.transfer_cancel(transfer=transfer, user=request.user)
+        return self._out(self._audited(before, done, "transfer_cancel"))
 
 
 class LowStockAlertOutput(serializers.ModelSerializer):

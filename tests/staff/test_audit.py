@@ -205,3 +205,22 @@ def test_audit_log_is_read_only_in_the_admin(admin_user, listing):
     client.post(reverse("admin:omni_auditentry_change", args=[entry.pk]), {"username": "x"})
     entry.refresh_from_db()
     assert entry.username == admin_user.username
+
+
+@pytest.mark.django_db
+def test_transfer_create_and_ship_in_the_api_are_audited(admin_user, stocked):
+    client = api_login(admin_user)
+    created = client.post(
+        "/api/v1/inventory/transfers/",
+        {"source": "store-a", "destination": "store-b", "lines": [{"sku": "TEE-S", "quantity": 2}]},
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    transfer_id = created.json()["id"]
+    shipped = client.post(f"/api/v1/inventory/transfers/{transfer_id}/ship/")
+    assert shipped.status_code == 200, shipped.json()
+    entries = AuditEntry.objects.filter(object_id=str(transfer_id)).order_by("id")
+    assert [(e.operation, e.changes["status"]) for e in entries] == [
+        ("transfer_create", [None, "draft"]),
+        ("transfer_ship", ["draft", "in_transit"]),
+    ]
