@@ -36,6 +36,8 @@ class Panel:
     total: int | None = None
     chart: SafeString | str = ""
     alert: bool = False  # something needs attention (failures, dead letters, low stock)
+    # Script URLs a chart needs (for example the locally served plotly.js), loaded once.
+    scripts: Sequence[str] = ()
 
 
 PanelProvider = Callable[[object], Panel | None]
@@ -60,6 +62,11 @@ def dashboard_panels(request) -> list[Panel]:
         if panel is not None:
             panels.append(panel)
     return panels
+
+
+def panel_scripts(panels: Sequence[Panel]) -> list[str]:
+    """Every script the panels need, each once, in order of first use."""
+    return list(dict.fromkeys(src for panel in panels for src in panel.scripts))
 
 
 def bar_chart(

@@ -13,3 +13,8 @@ def dashboard_panels(context):
     if request is None or not request.user.is_authenticated:
         return []
     return dashboard.dashboard_panels(request)
+
+
+@register.simple_tag
+def dashboard_scripts(panels):
+    return dashboard.panel_scripts(panels)

@@ -72,3 +72,19 @@ def test_bar_chart_scales_bars_and_escapes_labels():
     assert svg.count("<rect") == 2
     assert 'width="210"' in svg and 'width="105"' in svg
     assert str(bar_chart([], title="t")) == ""
+
+
+@pytest.mark.django_db
+def test_panel_scripts_are_loaded_once(admin_user):
+    for key in ("chart_a", "chart_b"):
+        dashboard.register_panel(
+            key,
+            lambda request, key=key: Panel(key=key, title=key, scripts=["/static/chart.js"]),
+            order=2,
+        )
+    try:
+        html = login(admin_user).get(reverse("admin:index")).content.decode()
+    finally:
+        dashboard._providers.pop("chart_a")
+        dashboard._providers.pop("chart_b")
+    assert html.count('<script src="/static/chart.js"></script>') == 1
