@@ -434,34 +434,58 @@ def reserve_in_one_statement(
     return [tuple(row) for row in rows]
 
 
-def commit_reserved_tail(
+def commit_in_one_statement(
     *,
     wanted: dict[int, int],
     stock_of: dict[int, int],
     movements: Sequence[StockMovement],
 ) -> tuple[dict[int, tuple[int, int]], list[int]]:
-    """PostgreSQL, after `take_reserved` locked and lowered the stock rows: in one statement
-    read the reservations (a fresh snapshot taken under those locks, and every writer of a
-    reservation holds its stock row's lock, so it is current), and only if each one is still
-    on its row with at least the quantity wanted, delete or shrink them and insert the ledger
-    rows. Returns the live reservations ((stock_id, quantity) per id, as they were before this
-    statement) and the new movement ids (empty when the check failed and nothing was written).
-    `movements` share reason, reference, note and user."""
+    """PostgreSQL: commit reservations (id -> quantity, each expected on `stock_of[id]`) in one
+    statement, so the stock rows stay locked for one round trip of this call.
+
+    `locked` takes the stock rows' locks in pk order. Only then (the initplan gate reads every
+    locked row first) `live` locks the reservations; under READ COMMITTED both return the current
+    row versions even when another transaction changed them after this statement's snapshot.
+    Every writer of a reservation holds its stock row's lock first, so this order cannot
+    deadlock with them. `ok` requires every reservation still on its row with at least the
+    quantity and every row to hold that many reserved; only then `on_hand` and `reserved` drop,
+    the reservations are deleted or shrunk and the ledger rows inserted. Returns the live
+    reservations ((stock_id, quantity) per id, as before this statement) and the new movement
+    ids (empty when the check failed: nothing was written). `movements` share reason,
+    reference, note and user."""
     ids = sorted(wanted)
-    want_rows = ", ".join(["(%s::integer, %s::integer, %s::integer)"] * len(ids))
+    leaving: dict[int, int] = {}
+    for pk in ids:
+        leaving[stock_of[pk]] = leaving.get(stock_of[pk], 0) + wanted[pk]
+    stock_ids = sorted(leaving)
+    int3 = "(%s::integer, %s::integer, %s::integer)"
+    want_rows = ", ".join([int3] * len(ids))
     want_params = [value for pk in ids for value in (pk, stock_of[pk], wanted[pk])]
+    leave_rows = ", ".join(["(%s::integer, %s::integer)"] * len(stock_ids))
+    leave_params = [value for pk in stock_ids for value in (pk, leaving[pk])]
     first = movements[0]
-    mv_rows = ", ".join(["(%s::integer, %s::integer, %s::integer)"] * len(movements))
+    mv_rows = ", ".join([int3] * len(movements))
     mv_params = [value for i, m in enumerate(movements) for value in (i, m.stock_id, m.quantity)]
     now, stamp = _now()
     statement = f"""
         WITH want (id, stock_id, q) AS (VALUES {want_rows}),
+        leave (stock_id, q) AS (VALUES {leave_rows}),
+        locked AS MATERIALIZED (
+            SELECT s.id, s.reserved FROM {STOCK} s WHERE s.id IN ({_marks(stock_ids)})
+            ORDER BY s.id{_lock_clause()}),
         live AS MATERIALIZED (
             SELECT r.id, r.stock_id, r.quantity FROM {RESERVATION} r
-            WHERE r.id IN ({_marks(ids)})),
+            WHERE r.id IN ({_marks(ids)}) AND (SELECT COUNT(*) FROM locked) >= 0
+            ORDER BY r.id FOR UPDATE OF r),
         ok AS MATERIALIZED (
-            SELECT COUNT(*) = %s AS ok FROM want w
-            JOIN live l ON l.id = w.id AND l.stock_id = w.stock_id AND l.quantity >= w.q),
+            SELECT (SELECT COUNT(*) FROM want w JOIN live l
+                    ON l.id = w.id AND l.stock_id = w.stock_id AND l.quantity >= w.q) = %s
+               AND (SELECT COUNT(*) FROM leave v JOIN locked k
+                    ON k.id = v.stock_id AND k.reserved >= v.q) = %s AS ok),
+        upd AS (
+            UPDATE {STOCK} st SET updated_at = %s, on_hand = st.on_hand - v.q,
+                reserved = st.reserved - v.q
+            FROM leave v WHERE st.id = v.stock_id AND (SELECT ok FROM ok)),
         gone AS (
             DELETE FROM {RESERVATION} r USING want w
             WHERE r.id = w.id AND r.quantity = w.q AND (SELECT ok FROM ok)),
@@ -481,8 +505,12 @@ def commit_reserved_tail(
     """
     params = [
         *want_params,
+        *leave_params,
+        *stock_ids,
         *ids,
         len(ids),
+        len(stock_ids),
+        stamp,
         first.reason,
         first.reference,
         first.note,

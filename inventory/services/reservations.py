@@ -308,12 +308,14 @@ def reservations_commit(
     """Commit several (reservation, quantity) pairs at once, all or nothing, as
     `reservation_commit` does for one.
 
-    One conditional UPDATE locks the stock rows in pk order (its sub-select) and lowers
-    `on_hand` and `reserved`; the reservations are then read under that lock (every writer of a
-    reservation holds its stock row first) and checked: one that is gone or smaller than its
-    quantity undoes the UPDATE and is refused, leaving nothing applied. Then one SALE per item,
-    and the reservations shrink or go. A fixed number of queries whatever the number of items
-    (three on PostgreSQL)."""
+    The stock rows are locked in pk order, then the reservations are read under that lock
+    (every writer of a reservation holds its stock row first) and checked: one that is gone or
+    smaller than its quantity is refused, leaving nothing applied. `on_hand` and `reserved`
+    drop, one SALE per item, and the reservations shrink or go. On PostgreSQL all of it is one
+    statement (`sql.commit_in_one_statement`), so a hot row is locked for a single round trip
+    of this call; elsewhere one conditional UPDATE locks and lowers the counters, the
+    reservations are read, and a refusal undoes the UPDATE. A fixed number of queries whatever
+    the number of items (one on PostgreSQL)."""
     if not items:
         return []
     for index, (_, quantity) in enumerate(items):
@@ -341,16 +343,18 @@ def reservations_commit(
                 )
                 for r, q in items
             ]
-            changed = set(sql.take_reserved(leaving))
-            if combined and changed == set(leaving):
-                # Check, ledger and reservation writes in one statement after the lock.
-                live, written = sql.commit_reserved_tail(
+            if combined:
+                # Lock, check and every write in one statement; on a refusal nothing is
+                # written and `live` explains it.
+                live, written = sql.commit_in_one_statement(
                     wanted=wanted, stock_of=stock_of, movements=movements
                 )
                 if written:
                     _after_commit(items, wanted, stock_of, live)
                     return movements
+                changed: set[int] = set()
             else:
+                changed = set(sql.take_reserved(leaving))
                 live = sql.read_reservations(wanted)
             moved = {pk: live[pk][0] for pk in wanted if pk in live and live[pk][0] != stock_of[pk]}
             problem = None
@@ -362,13 +366,13 @@ def reservations_commit(
                         f"Cannot commit {quantity}: the reservation holds {live[pk][1]}.",
                         field="quantity",
                     )
-            if changed != set(leaving) and problem is None and not moved:
+            # The reservations hold the units but a row's `reserved` is short (the combined
+            # statement refused, or the UPDATE skipped a row): the counters changed under them.
+            short = combined or changed != set(leaving)
+            if short and problem is None and not moved:
                 problem = ReservationNotFound("The reserved units changed meanwhile; reload.")
             if problem is None and not moved:
-                if combined:  # the combined check refused without a reason found here
-                    problem = ReservationNotFound("The reservation changed meanwhile; reload it.")
-                else:
-                    break
+                break
             if changed:
                 update_counters(
                     on_hand={pk: leaving[pk] for pk in changed},

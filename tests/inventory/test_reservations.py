@@ -268,14 +268,13 @@ def test_commit_and_release_cost_fixed_queries(
         requests=[StockRequest(v.pk, warehouse.pk, 2) for v in variants],
         reference="ORD-F",
     )
-    # Locking UPDATE, then on PostgreSQL one statement reads and checks the reservations and
-    # writes the SALE rows with the reservation DELETE and shrink (elsewhere a read, then three
-    # statements).
-    with django_assert_num_queries(2 if on_postgres() else 5):
+    # PostgreSQL: one statement locks, checks and writes everything. Elsewhere the locking
+    # UPDATE, a read of the reservations, then the SALE rows, the DELETE and the shrink.
+    with django_assert_num_queries(1 if on_postgres() else 5):
         reservations_commit(
             items=[(r, 1 + i % 2) for i, r in enumerate(reservations[:10])], reference="SHIP"
         )
-    with django_assert_num_queries(2 if on_postgres() else 4):
+    with django_assert_num_queries(1 if on_postgres() else 4):
         reservations_commit(items=[(reservations[10], 1)], reference="SHIP")
     # Lock, read, DELETE, UPDATE, outbox: the same for eight as for one.
     with django_assert_num_queries(5):
