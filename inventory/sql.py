@@ -5,7 +5,10 @@ Why not the ORM here: under contention a stock row stays locked from the locking
 COMMIT, so every millisecond of Python spent compiling querysets inside that window is a
 millisecond every other checkout of the SKU waits. These statements are plain SQL that both
 PostgreSQL and SQLite (>= 3.35, for RETURNING) accept; values are always parameters, table and
-column names come from model metadata.
+column names come from model metadata. On PostgreSQL the checkout path (`reserve_in_one_statement`,
+`commit_in_one_statement`) is one statement per service call, built from writable CTEs, and
+runs as a prepared statement of the session (`_execute`); the other statements are the
+portable path used elsewhere and for the general cases.
 """
 
 import hashlib

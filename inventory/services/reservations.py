@@ -80,11 +80,14 @@ def stock_reserve(
     same SKU queue and multi-line orders cannot deadlock.
 
     When the channel's rule is the identity (no buffer, cap or share) the pool cannot bind
-    tighter than the locations, so only the requested rows are locked, by the conditional
-    UPDATE itself (`... WHERE on_hand - reserved >= q`, rows locked in pk order by its
-    sub-select). Raises InsufficientStock (naming SKU, requested and available) leaving nothing
-    applied, so a caller's transaction may continue. A fixed number of queries whatever the
-    number of requests: on PostgreSQL two (identity rule) or three, elsewhere one more."""
+    tighter than the locations, so only the requested rows are locked. On PostgreSQL that case
+    is one statement (`sql.reserve_in_one_statement`: lock in pk order, check every row, UPDATE
+    all or none, insert the reservations and the outbox rows), so a hot row is locked for a
+    single round trip of this call; elsewhere the conditional UPDATE itself locks
+    (`... WHERE on_hand - reserved >= q`, rows locked in pk order by its sub-select). Raises
+    InsufficientStock (naming SKU, requested and available) leaving nothing applied, so a
+    caller's transaction may continue. A fixed number of queries whatever the number of
+    requests: on PostgreSQL one (identity rule) or three, elsewhere three or four."""
     if not requests:
         return []
     for index, request in enumerate(requests):
