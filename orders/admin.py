@@ -344,6 +344,8 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def pickup_queue_view(self, request):
         """A store's pickup counter: start picking, mark ready, hand over."""
+        if not request.user.has_perm("orders.view_fulfilment"):
+            return TemplateResponse(request, "admin/orders/denied.html", status=403)
         locations = scope_queryset(
             StockLocation.objects.filter(pickup_enabled=True, active=True), request.user, "pk"
         )

@@ -34,6 +34,11 @@ ADMIN_PAGES = {
     "admin:omni_auditentry_changelist": {ADMIN, ANALYST},
     "admin:omni_channel_changelist": ALL,
     "admin:auth_user_changelist": {ADMIN},
+    "admin:orders_order_changelist": {ADMIN, INV, STORE, CS, ANALYST},
+    "admin:orders_order_pickup_queue": {ADMIN, INV, STORE, CS, ANALYST},
+    "admin:orders_order_place": {ADMIN, CS},
+    "admin:orders_fulfilment_changelist": {ADMIN, INV, STORE, CS, ANALYST},
+    "admin:orders_return_changelist": {ADMIN, STORE, CS, ANALYST},
 }
 
 
@@ -74,6 +79,12 @@ API_CALLS = [
     (("post", "/api/v1/promotions/", {}), {ADMIN, MERCH}),
     (("get", "/api/v1/customers/", None), {ADMIN, STORE, CS, ANALYST}),
     (("post", "/api/v1/customer-merges/", {}), {ADMIN, CS}),
+    (("get", "/api/v1/staff/orders/", None), {ADMIN, INV, STORE, CS, ANALYST}),
+    (("post", "/api/v1/staff/orders/", {}), {ADMIN, CS}),
+    (
+        ("get", "/api/v1/staff/orders/pickup-queue/?location=store-a", None),
+        {ADMIN, INV, STORE, CS, ANALYST},
+    ),
 ]
 
 
