@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
 from omni.admin_audit import AuditedAdminMixin
@@ -170,9 +171,22 @@ class AuditEntryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        # "?content_type__id__exact=..&object_id=.." lists one object's trail.
+        return lookup == "object_id" or super().lookup_allowed(lookup, value, request)
+
     @admin.display(description="object", ordering="object_repr")
     def object_link(self, obj: AuditEntry) -> str:
-        return obj.object_repr or obj.object_id
+        label = obj.object_repr or obj.object_id
+        content_type = obj.content_type
+        try:
+            url = reverse(
+                f"admin:{content_type.app_label}_{content_type.model}_change",
+                args=[obj.object_id],
+            )
+        except NoReverseMatch:
+            return label
+        return format_html('<a href="{}">{}</a>', url, label)
 
     @admin.display(description="fields")
     def changed_fields(self, obj: AuditEntry) -> str:

@@ -224,3 +224,19 @@ def test_transfer_create_and_ship_in_the_api_are_audited(admin_user, stocked):
         ("transfer_create", [None, "draft"]),
         ("transfer_ship", ["draft", "in_transit"]),
     ]
+
+
+@pytest.mark.django_db
+def test_audit_log_lists_one_objects_trail_with_links(admin_user, channel):
+    first, second = ListingFactory(channel=channel), ListingFactory(channel=channel)
+    client = api_login(admin_user)
+    for listing in (first, second):
+        client.patch(f"/api/v1/catalog/listings/{listing.pk}/", {"price": "3.00"}, format="json")
+    content_type = ContentType.objects.get_for_model(Listing)
+    page = login(admin_user).get(
+        reverse("admin:omni_auditentry_changelist"),
+        {"content_type__id__exact": content_type.pk, "object_id": str(first.pk)},
+    )
+    assert page.status_code == 200
+    assert [e.object_id for e in page.context["cl"].result_list] == [str(first.pk)]
+    assert reverse("admin:catalog_listing_change", args=[first.pk]) in page.content.decode()
