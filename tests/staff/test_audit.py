@@ -240,3 +240,15 @@ def test_audit_log_lists_one_objects_trail_with_links(admin_user, channel):
     assert page.status_code == 200
     assert [e.object_id for e in page.context["cl"].result_list] == [str(first.pk)]
     assert reverse("admin:catalog_listing_change", args=[first.pk]) in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_change_pages_link_to_the_objects_audit_trail(admin_user, make_role_user, listing):
+    url = reverse("admin:catalog_listing_change", args=[listing.pk])
+    html = login(admin_user).get(url).content.decode()
+    assert "audit-trail-link" in html
+    assert f"object_id={listing.pk}" in html
+    from omni import roles
+
+    merch = make_role_user(roles.MERCHANDISER)  # may edit listings, may not read the log
+    assert "audit-trail-link" not in login(merch).get(url).content.decode()
