@@ -135,3 +135,16 @@ def test_order_changelist_query_count_is_fixed(
     assert _queries(client, url) == few
     with django_assert_num_queries(ORDER_QUERIES):
         client.get(url)
+
+
+def test_store_staff_pos_lookup_finds_any_order_by_number(store_user, pickup_orders):
+    """At the till a shopper shows an order from anywhere (to return goods at this store):
+    looking it up by its number works, listing other stores' orders does not."""
+    other = pickup_orders["store-b"]
+    client = api_login(store_user)
+    response = client.get(f"/api/v1/staff/orders/{other.number}/")
+    assert response.status_code == 200
+    assert response.json()["number"] == other.number
+    listed = client.get("/api/v1/staff/orders/", {"q": other.number}).json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert rows == []
