@@ -1,0 +1,554 @@
+"""Pulling feeds: stream a channel's feed, validate each row, apply batches with bulk
+operations, record the run. Bad rows are rejected one by one; the rest is applied."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from catalog.models import Listing, Variant
+from inventory.models import StockLocation
+from inventory.snapshots import SnapshotCount, stock_snapshots_apply
+from omni.errors import DomainError
+from omni.models import Channel
+from omni.sync.connectors import connector_for
+from omni.sync.connectors.base import Connector, FeedRow
+from omni.sync.errors import ConnectorError, FeedUnavailable, RowRejected
+from omni.sync.models import (
+    ConnectorSettings,
+    Direction,
+    RunStatus,
+    StockDrift,
+    StockSnapshotMark,
+    SyncRun,
+)
+from omni.sync.services.runs import BatchOutcome, Rejection, run_finish, run_record_batch, run_start
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000
+# A count dated further ahead than this is a clock or feed error, not a count.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.get_fixed_timezone(0))
+
+
+@dataclass
+class Item:
+    row: FeedRow
+    value: Any
+
+
+# --- field parsing ---------------------------------------------------------------------------
+
+
+def _text(data: dict, name: str, *, required: bool = True, max_length: int = 200) -> str:
+    value = data.get(name)
+    value = "" if value is None else str(value).strip()
+    if required and not value:
+        raise RowRejected(f"{name} is required.", code="required", field=name)
+    if len(value) > max_length:
+        raise RowRejected(f"{name} is longer than {max_length}.", code="too_long", field=name)
+    return value
+
+
+def _count(data: dict, name: str) -> int:
+    value = data.get(name)
+    if isinstance(value, bool) or value is None or str(value).strip() == "":
+        raise RowRejected(f"{name} is required.", code="required", field=name)
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) else value
+    except ValueError:
+        raise RowRejected(
+            f"{name} {value!r} is not a whole number.", code="invalid_quantity", field=name
+        ) from None
+    if number < 0:
+        raise RowRejected(f"{name} {number} is negative.", code="negative_quantity", field=name)
+    return number
+
+
+def _money(data: dict, name: str, *, required: bool = True) -> Decimal | None:
+    value = data.get(name)
+    if value is None or str(value).strip() == "":
+        if required:
+            raise RowRejected(f"{name} is required.", code="required", field=name)
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise RowRejected(
+            f"{name} {value!r} is not a number.", code="invalid_price", field=name
+        ) from None
+    if not amount.is_finite() or amount < 0:
+        raise RowRejected(f"{name} {value!r} is not a price.", code="invalid_price", field=name)
+    if amount.as_tuple().exponent < -3:
+        raise RowRejected(
+            f"{name} {value!r} has too many decimals.", code="invalid_price", field=name
+        )
+    return amount
+
+
+def _as_of(data: dict, default: datetime | None) -> datetime:
+    value = data.get("as_of")
+    if value is None or str(value).strip() == "":
+        if default is None:
+            raise RowRejected("as_of is required.", code="required", field="as_of")
+        return default
+    parsed = parse_datetime(str(value).strip())
+    if parsed is None:
+        raise RowRejected(
+            f"as_of {value!r} is not an ISO 8601 time.", code="invalid_time", field="as_of"
+        )
+    if timezone.is_naive(parsed):
+        raise RowRejected("as_of needs a UTC offset.", code="naive_time", field="as_of")
+    if parsed > timezone.now() + MAX_CLOCK_SKEW:
+        raise RowRejected(f"as_of {value} is in the future.", code="future_time", field="as_of")
+    return parsed
+
+
+def _variants(skus: Iterable[str]) -> dict[str, int]:
+    return dict(Variant.objects.filter(sku__in=set(skus)).values_list("sku", "id"))
+
+
+# --- row handlers ----------------------------------------------------------------------------
+
+
+class FeedHandler:
+    """Turns rows of one pull kind into changes. `clean` checks one row alone; `resolve`
+    looks rows up in bulk (one query per batch) and rejects what it cannot place; `apply`
+    changes state in bulk and returns the lines that changed something."""
+
+    kind = ""
+    # Applied inside the batch transaction (with the run's progress); False for services
+    # that own their transaction and are idempotent (re-applying them changes nothing).
+    atomic = True
+
+    def __init__(self, *, channel: Channel, settings: ConnectorSettings, options: dict):
+        self.channel = channel
+        self.settings = settings
+        self.options = options
+
+    def clean(self, data: dict) -> Any:
+        raise NotImplementedError
+
+    def resolve(self, items: list[Item], reject: Callable[[Item, str, str], None]) -> list[Item]:
+        return items
+
+    def apply(self, items: list[Item], outcome: BatchOutcome) -> set[int]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class StockValue:
+    sku: str
+    location_code: str
+    quantity: int
+    as_of: datetime
+    variant_id: int = 0
+    location_id: int = 0
+
+
+class StockHandler(FeedHandler):
+    """Stock counts as of a time: see inventory.snapshots. Per (variant, location) only a
+    snapshot newer than the last one applied (from any feed) is applied."""
+
+    kind = "stock"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._locations: dict[str, int] = dict(
+            StockLocation.objects.filter(active=True).values_list("code", "id")
+        )
+
+    def clean(self, data: dict) -> StockValue:
+        location = data.get("location") or self.settings.stock_location
+        if not location:
+            raise RowRejected("location is required.", code="required", field="location")
+        return StockValue(
+            sku=_text(data, "sku", max_length=64),
+            location_code=str(location).strip(),
+            quantity=_count(data, "quantity"),
+            as_of=_as_of(data, self.options.get("as_of")),
+        )
+
+    def resolve(self, items, reject):
+        variants = _variants(item.value.sku for item in items)
+        kept = []
+        for item in items:
+            value: StockValue = item.value
+            variant_id = variants.get(value.sku)
+            location_id = self._locations.get(value.location_code)
+            if variant_id is None:
+                reject(item, "unknown_sku", f"Unknown SKU {value.sku}.")
+            elif location_id is None:
+                reject(item, "unknown_location", f"Unknown location {value.location_code}.")
+            else:
+                item.value = StockValue(
+                    value.sku,
+                    value.location_code,
+                    value.quantity,
+                    value.as_of,
+                    variant_id,
+                    location_id,
+                )
+                kept.append(item)
+        return kept
+
+    def apply(self, items, outcome):
+        # Within one batch the newest count of a (variant, location) wins; the others are
+        # superseded, exactly as if they had come in an earlier, older feed.
+        newest: dict[tuple[int, int], Item] = {}
+        for item in items:
+            key = (item.value.variant_id, item.value.location_id)
+            if key not in newest or item.value.as_of >= newest[key].value.as_of:
+                newest[key] = item
+        pairs = sorted(newest)
+        StockSnapshotMark.objects.bulk_create(
+            [StockSnapshotMark(variant_id=v, location_id=loc, as_of=EPOCH) for v, loc in pairs],
+            ignore_conflicts=True,
+        )
+        # The marks are locked first, in primary-key order, so two feeds counting the same
+        # rows serialise here and the older one cannot overwrite the newer.
+        marks = {
+            (m.variant_id, m.location_id): m
+            for m in StockSnapshotMark.objects.filter(
+                variant_id__in={v for v, _ in pairs}, location_id__in={loc for _, loc in pairs}
+            )
+            .order_by("pk")
+            .select_for_update()
+        }
+        fresh = [newest[key] for key in pairs if newest[key].value.as_of > marks[key].as_of]
+        results = stock_snapshots_apply(
+            counts=[
+                SnapshotCount(
+                    variant_id=i.value.variant_id,
+                    location_id=i.value.location_id,
+                    quantity=i.value.quantity,
+                    as_of=i.value.as_of,
+                )
+                for i in fresh
+            ],
+            reference=f"feed {self.channel.code}",
+        )
+        changed_marks = []
+        for item in fresh:
+            mark = marks[(item.value.variant_id, item.value.location_id)]
+            mark.as_of = item.value.as_of
+            changed_marks.append(mark)
+        if changed_marks:
+            StockSnapshotMark.objects.bulk_update(changed_marks, ["as_of"])
+        changed: set[int] = set()
+        by_pair = {(i.value.variant_id, i.value.location_id): i for i in fresh}
+        for result in results:
+            item = by_pair[(result.variant_id, result.location_id)]
+            if result.drift:
+                outcome.drifts.append(
+                    StockDrift(
+                        sku=item.value.sku,
+                        location=item.value.location_code,
+                        counted=result.counted,
+                        expected=result.expected,
+                        drift=result.drift,
+                    )
+                )
+            if result.changed:
+                changed.add(item.row.line)
+        return changed
+
+
+@dataclass(frozen=True)
+class PriceValue:
+    sku: str
+    price: Decimal
+    compare_at_price: Decimal | None
+    variant_id: int = 0
+
+
+class PriceHandler(FeedHandler):
+    """Prices of the channel's listings, written through the catalog's bulk upsert (its own
+    transaction; writing the same price again changes nothing, so a retried batch is safe)."""
+
+    kind = "prices"
+    atomic = False
+
+    def clean(self, data: dict) -> PriceValue:
+        currency = str(data.get("currency") or "").strip().upper()
+        if currency and currency != self.channel.currency:
+            raise RowRejected(
+                f"currency {currency} is not the channel's {self.channel.currency}.",
+                code="currency_mismatch",
+                field="currency",
+            )
+        price = _money(data, "price")
+        compare_at = _money(data, "compare_at_price", required=False)
+        if compare_at is not None and compare_at < price:
+            raise RowRejected(
+                "compare_at_price is below price.", code="invalid_price", field="compare_at_price"
+            )
+        return PriceValue(_text(data, "sku", max_length=64), price, compare_at)
+
+    def resolve(self, items, reject):
+        variants = _variants(item.value.sku for item in items)
+        kept = []
+        for item in items:
+            variant_id = variants.get(item.value.sku)
+            if variant_id is None:
+                reject(item, "unknown_sku", f"Unknown SKU {item.value.sku}.")
+                continue
+            v = item.value
+            item.value = PriceValue(v.sku, v.price, v.compare_at_price, variant_id)
+            kept.append(item)
+        return kept
+
+    def apply(self, items, outcome):
+        from catalog.services import listings_bulk_upsert
+
+        latest: dict[int, Item] = {}
+        for item in items:
+            latest[item.value.variant_id] = item
+        existing = {
+            variant_id: (price, compare_at)
+            for variant_id, price, compare_at in Listing.objects.filter(
+                channel=self.channel, variant_id__in=latest
+            ).values_list("variant_id", "price", "compare_at_price")
+        }
+        to_write = [
+            item
+            for variant_id, item in latest.items()
+            if existing.get(variant_id) != (item.value.price, item.value.compare_at_price)
+        ]
+        if to_write:
+            listings_bulk_upsert(
+                channel=self.channel,
+                rows=[
+                    {
+                        "sku": i.value.sku,
+                        "price": i.value.price,
+                        "compare_at_price": i.value.compare_at_price,
+                    }
+                    for i in to_write
+                ],
+            )
+        return {item.row.line for item in to_write}
+
+
+@dataclass(frozen=True)
+class OrderValue:
+    external_id: str
+    data: dict
+
+
+class OrderHandler(FeedHandler):
+    """Orders, one JSON object per line, placed through orders.services.order_place, which is
+    idempotent by (channel, external_id): a re-read order is found, not placed again."""
+
+    kind = "orders"
+    atomic = False
+
+    def clean(self, data: dict) -> OrderValue:
+        external_id = _text(data, "external_id", max_length=120)
+        lines = data.get("lines")
+        if not isinstance(lines, list) or not lines:
+            raise RowRejected("lines must be a non-empty list.", code="required", field="lines")
+        for index, line in enumerate(lines):
+            if not isinstance(line, dict):
+                raise RowRejected(
+                    f"lines.{index} must be an object.", code="invalid", field=f"lines.{index}"
+                )
+            _text(line, "sku", max_length=64)
+            if _count(line, "quantity") == 0:
+                raise RowRejected(
+                    f"lines.{index}.quantity must be positive.",
+                    code="invalid_quantity",
+                    field=f"lines.{index}.quantity",
+                )
+        return OrderValue(external_id, data)
+
+    def apply(self, items, outcome):
+        from omni.sync.services.orders import order_from_feed
+
+        changed: set[int] = set()
+        rejected: list[Item] = []
+        for item in items:
+            try:
+                created = order_from_feed(channel=self.channel, data=item.value.data)
+            except DomainError as exc:
+                outcome.rejections.append(
+                    Rejection(item.row.line, item.row.raw, exc.code, exc.message)
+                )
+                rejected.append(item)
+                continue
+            if created:
+                changed.add(item.row.line)
+        self.rejected_lines = {i.row.line for i in rejected}
+        return changed
+
+
+HANDLERS: dict[str, type[FeedHandler]] = {
+    "stock": StockHandler,
+    "prices": PriceHandler,
+    "orders": OrderHandler,
+}
+
+
+# --- the feed run ----------------------------------------------------------------------------
+
+
+def _batches(rows: Iterator[FeedRow], size: int) -> Iterator[list[FeedRow]]:
+    batch: list[FeedRow] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _process_batch(
+    *, run: SyncRun, handlers: list[FeedHandler], rows: list[FeedRow]
+) -> BatchOutcome:
+    outcome = BatchOutcome(read=len(rows))
+    rejected: set[int] = set()
+
+    def reject(item: Item, code: str, reason: str) -> None:
+        if item.row.line not in rejected:
+            rejected.add(item.row.line)
+            outcome.rejections.append(Rejection(item.row.line, item.row.raw, code, reason))
+
+    per_handler: list[list[Item]] = [[] for _ in handlers]
+    for row in rows:
+        if row.data is None:
+            outcome.rejections.append(Rejection(row.line, row.raw, "malformed_row", row.error))
+            rejected.add(row.line)
+            continue
+        try:
+            values = [handler.clean(row.data) for handler in handlers]
+        except RowRejected as exc:
+            outcome.rejections.append(Rejection(row.line, row.raw, exc.code, exc.message))
+            rejected.add(row.line)
+            continue
+        for bucket, value in zip(per_handler, values, strict=True):
+            bucket.append(Item(row, value))
+    per_handler = [
+        handler.resolve(items, reject) for handler, items in zip(handlers, per_handler, strict=True)
+    ]
+    # A row is applied by every handler or by none: drop what any handler rejected.
+    per_handler = [[i for i in items if i.row.line not in rejected] for items in per_handler]
+    changed: set[int] = set()
+    for handler, items in zip(handlers, per_handler, strict=True):
+        if not handler.atomic and items:
+            changed |= handler.apply(items, outcome)
+            rejected |= getattr(handler, "rejected_lines", set())
+    with transaction.atomic():
+        for handler, items in zip(handlers, per_handler, strict=True):
+            if handler.atomic and items:
+                changed |= handler.apply(items, outcome)
+        outcome.applied = len(changed - rejected)
+        outcome.unchanged = outcome.read - outcome.applied - len(outcome.rejections)
+        run_record_batch(run=run, outcome=outcome, last_line=rows[-1].line)
+    return outcome
+
+
+def connector_settings_for(channel: Channel) -> ConnectorSettings:
+    settings = ConnectorSettings.objects.filter(channel=channel).first()
+    if settings is None:
+        # A channel without settings can still be fed files by staff from the command line.
+        settings = ConnectorSettings(channel=channel, kind="file_feed")
+    return settings
+
+
+def feed_pull(
+    *,
+    channel: Channel,
+    kinds: Sequence[str],
+    source: str | None = None,
+    run_key: str | None = None,
+    as_of: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> SyncRun:
+    """Read the channel's feed of `kinds` (e.g. ["stock"], ["stock", "prices"]) from `source`
+    (default: the connector's configured source) and apply it batch by batch.
+
+    Invariants: a bad row is rejected with its line, raw text and reason, and the rest is
+    applied; a row is applied by all `kinds` or by none; each batch commits its effect with
+    the run's progress, so the same `run_key` (a redelivered task) resumes after the last
+    committed batch and re-reading a feed changes nothing (snapshots no newer than the last
+    applied are skipped, prices already set are unchanged, orders are keyed by external id).
+    Memory stays flat: the feed is streamed and only one batch is held.
+    """
+    settings = connector_settings_for(channel)
+    connector: Connector = connector_for(settings)
+    kinds = list(dict.fromkeys(kinds))
+    unknown = [k for k in kinds if k not in HANDLERS or k not in connector.pulls]
+    if not kinds or unknown:
+        raise ConnectorError(
+            f"Connector {connector.kind} cannot pull {', '.join(unknown) or 'nothing'}.",
+            code="pull_unsupported",
+            field="kinds",
+        )
+    if len(kinds) > 1 and "orders" in kinds:
+        raise ConnectorError(
+            "Orders are pulled from their own feed.", code="pull_unsupported", field="kinds"
+        )
+    source = source or connector.source_for(kinds[0])
+    return feed_apply_rows(
+        channel=channel,
+        kinds=kinds,
+        rows=lambda: connector.open_feed(source),
+        source=source,
+        run_key=run_key,
+        as_of=as_of,
+        batch_size=batch_size,
+        progress=progress,
+        settings=settings,
+    )
+
+
+def feed_apply_rows(
+    *,
+    channel: Channel,
+    kinds: Sequence[str],
+    rows: Callable[[], Iterable[FeedRow]],
+    source: str,
+    run_key: str | None = None,
+    as_of: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+    settings: ConnectorSettings | None = None,
+) -> SyncRun:
+    """Apply rows (from a feed file or a webhook event) as one recorded run; see feed_pull."""
+    settings = settings or connector_settings_for(channel)
+    run, resumed = run_start(
+        channel=channel,
+        kind="+".join(kinds),
+        direction=Direction.PULL,
+        source=source,
+        run_key=run_key,
+    )
+    if resumed and run.status != RunStatus.RUNNING:
+        return run
+    options = {"as_of": as_of}
+    handlers = [HANDLERS[k](channel=channel, settings=settings, options=options) for k in kinds]
+    skip_to = run.lines_done
+    try:
+        remaining = (row for row in rows() if row.line > skip_to)
+        for batch in _batches(remaining, batch_size):
+            _process_batch(run=run, handlers=handlers, rows=batch)
+            if progress:
+                progress(len(batch))
+    except FeedUnavailable as exc:
+        logger.warning("feed %s of %s unavailable: %s", run.kind, channel.code, exc.code)
+        return run_finish(run=run, error=exc.message)
+    except Exception as exc:
+        run_finish(run=run, error=f"{exc.__class__.__name__}: {exc}")
+        raise
+    return run_finish(run=run)
