@@ -472,7 +472,7 @@ def feed_pull(
     source: str | None = None,
     run_key: str | None = None,
     as_of: datetime | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> SyncRun:
     """Read the channel's feed of `kinds` (e.g. ["stock"], ["stock", "prices"]) from `source`
@@ -521,7 +521,7 @@ def feed_apply_rows(
     source: str,
     run_key: str | None = None,
     as_of: datetime | None = None,
-    batch_size: int = BATCH_SIZE,
+    batch_size: int | None = None,
     progress: Callable[[int], None] | None = None,
     settings: ConnectorSettings | None = None,
 ) -> SyncRun:
@@ -541,7 +541,7 @@ def feed_apply_rows(
     skip_to = run.lines_done
     try:
         remaining = (row for row in rows() if row.line > skip_to)
-        for batch in _batches(remaining, batch_size):
+        for batch in _batches(remaining, batch_size or BATCH_SIZE):
             _process_batch(run=run, handlers=handlers, rows=batch)
             if progress:
                 progress(len(batch))

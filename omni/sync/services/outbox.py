@@ -130,7 +130,7 @@ def message_send(*, message_id: int, now: datetime | None = None, rng=None) -> O
             OutboundMessage.objects.filter(pk=message_id).update(
                 status=MessageStatus.PENDING,
                 attempts=attempts,
-                next_attempt_at=finished + timedelta(seconds=delay),
+                next_attempt_at=max(now, finished) + timedelta(seconds=delay),
                 lease_until=None,
                 last_status_code=status_code,
                 last_error=error[:2000],
