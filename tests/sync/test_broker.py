@@ -32,7 +32,6 @@ def worker_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-
 @pytest.mark.broker
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
