@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -54,29 +54,53 @@ def snapshot_reference(as_of: datetime) -> str:
     return f"{SNAPSHOT_REFERENCE_PREFIX}{as_of.astimezone(UTC).isoformat()}"
 
 
-def _lock_stocks(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Stock]:
+CHUNK = 1000
+
+
+@dataclass
+class _Row:
+    pk: int
+    on_hand: int
+    reserved: int
+    needs_count: bool
+
+
+def _execute_values(sql: str, template: str, rows: Sequence[tuple]) -> None:
+    """Run `sql` (holding one `{values}` slot) over `rows` in chunks, as a VALUES list: one
+    statement per thousand rows, no model instances (Django's bulk_update builds a CASE per
+    row and bulk_create an object per row, both far slower for thousands of rows)."""
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        params = [value for row in chunk for value in row]
+        with connection.cursor() as cursor:
+            cursor.execute(sql.format(values=", ".join([template] * len(chunk))), params)
+
+
+def _lock_stocks(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], _Row]:
+    """Create the missing stock rows, then lock all of them in primary-key order."""
     variant_ids = {v for v, _ in pairs}
     location_ids = {loc for _, loc in pairs}
-    existing = set(
-        Stock.objects.filter(variant_id__in=variant_ids, location_id__in=location_ids).values_list(
-            "variant_id", "location_id"
-        )
-    )
-    missing = pairs - existing
+    scope = Stock.objects.filter(variant_id__in=variant_ids, location_id__in=location_ids)
+    missing = pairs - set(scope.values_list("variant_id", "location_id"))
     if missing:
         # A concurrent creator of the same row wins the race harmlessly.
-        Stock.objects.bulk_create(
-            [Stock(variant_id=v, location_id=loc) for v, loc in sorted(missing)],
-            ignore_conflicts=True,
+        _execute_values(
+            f"INSERT INTO {Stock._meta.db_table} (variant_id, location_id, on_hand, reserved, "
+            "incoming, reorder_point, needs_count, updated_at) VALUES {values} "
+            "ON CONFLICT (variant_id, location_id) DO NOTHING",
+            "(%s, %s, 0, 0, 0, 0, %s, %s)",
+            [(v, loc, False, timezone.now()) for v, loc in sorted(missing)],
         )
     locked = (
-        Stock.objects.filter(variant_id__in=variant_ids, location_id__in=location_ids)
-        .order_by("pk")
+        scope.order_by("pk")
         .select_for_update(of=("self",))
+        .values_list("pk", "variant_id", "location_id", "on_hand", "reserved", "needs_count")
     )
-    return {
-        (s.variant_id, s.location_id): s for s in locked if (s.variant_id, s.location_id) in pairs
+    rows = {
+        (variant_id, location_id): _Row(pk, on_hand, reserved, needs_count)
+        for pk, variant_id, location_id, on_hand, reserved, needs_count in locked
     }
+    return {pair: rows[pair] for pair in pairs}
 
 
 @transaction.atomic
@@ -91,7 +115,7 @@ def stock_snapshots_apply(
     `reserved` (when the count says less, the row is set to the floor and flagged
     `needs_count`, and the drift is still reported in full). One count per (variant,
     location) per call. Locks: the stock rows, in primary-key order (missing rows are created
-    first). A fixed number of queries whatever the number of counts. Nests in the caller's
+    first). A fixed number of queries per thousand counts. Nests in the caller's
     transaction, so a caller can keep its own bookkeeping atomic with the counts.
     """
     if not counts:
@@ -117,9 +141,9 @@ def stock_snapshots_apply(
 
     now = timezone.now()
     results: list[SnapshotResult] = []
-    changed: list[Stock] = []
-    movements: list[StockMovement] = []
-    user = user if getattr(user, "pk", None) else None
+    changed: list[tuple] = []
+    movements: list[tuple] = []
+    user_id = getattr(user, "pk", None)
     for count in counts:
         stock = stocks[(count.variant_id, count.location_id)]
         after = sum(q for at, q in since.get(stock.pk, ()) if at > count.as_of)
@@ -139,24 +163,35 @@ def stock_snapshots_apply(
         )
         if new == before and target == new:
             continue
-        stock.on_hand = new
-        stock.needs_count = stock.needs_count or target < floor
-        stock.updated_at = now
-        changed.append(stock)
+        changed.append((stock.pk, new, stock.needs_count or target < floor, now))
         if new != before:
             movements.append(
-                StockMovement(
-                    stock_id=stock.pk,
-                    reason=MovementReason.COUNT_CORRECTION,
-                    quantity=new - before,
-                    reference=snapshot_reference(count.as_of),
-                    note=f"count {count.quantity} {reference}".strip()[:255],
-                    user=user,
+                (
+                    stock.pk,
+                    MovementReason.COUNT_CORRECTION.value,
+                    new - before,
+                    snapshot_reference(count.as_of),
+                    f"count {count.quantity} {reference}".strip()[:255],
+                    user_id,
+                    now,
                 )
             )
+
     if changed:
-        # Rows are locked: writing the computed values back cannot lose a concurrent change.
-        Stock.objects.bulk_update(changed, ["on_hand", "needs_count", "updated_at"])
+        # The rows are locked: writing the computed values back cannot lose a change.
+        table = Stock._meta.db_table
+        _execute_values(
+            "WITH v(id, on_hand, needs_count, updated_at) AS (VALUES {values}) "
+            f"UPDATE {table} SET on_hand = v.on_hand, needs_count = v.needs_count, "
+            f"updated_at = v.updated_at FROM v WHERE {table}.id = v.id",
+            "(%s, %s, %s, %s)",
+            changed,
+        )
     if movements:
-        StockMovement.objects.bulk_create(movements)
+        _execute_values(
+            f"INSERT INTO {StockMovement._meta.db_table} (stock_id, reason, quantity, "
+            "reference, note, user_id, created_at) VALUES {values}",
+            "(%s, %s, %s, %s, %s, %s, %s)",
+            movements,
+        )
     return results

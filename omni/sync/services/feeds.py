@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -37,7 +38,6 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 2000
 # A count dated further ahead than this is a clock or feed error, not a count.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.get_fixed_timezone(0))
 
 
 @dataclass
@@ -101,7 +101,7 @@ def _as_of(data: dict, default: datetime | None) -> datetime:
         if default is None:
             raise RowRejected("as_of is required.", code="required", field="as_of")
         return default
-    parsed = parse_datetime(str(value).strip())
+    parsed = _parse_time(str(value).strip())
     if parsed is None:
         raise RowRejected(
             f"as_of {value!r} is not an ISO 8601 time.", code="invalid_time", field="as_of"
@@ -111,6 +111,15 @@ def _as_of(data: dict, default: datetime | None) -> datetime:
     if parsed > timezone.now() + MAX_CLOCK_SKEW:
         raise RowRejected(f"as_of {value} is in the future.", code="future_time", field="as_of")
     return parsed
+
+
+@lru_cache(maxsize=256)
+def _parse_time(text: str) -> datetime | None:
+    # Feeds usually stamp every row with the same time: parse each distinct text once.
+    try:
+        return parse_datetime(text)
+    except ValueError:
+        return None
 
 
 def _variants(skus: Iterable[str]) -> dict[str, int]:
@@ -209,22 +218,8 @@ class StockHandler(FeedHandler):
             key = (item.value.variant_id, item.value.location_id)
             if key not in newest or item.value.as_of >= newest[key].value.as_of:
                 newest[key] = item
-        pairs = sorted(newest)
-        StockSnapshotMark.objects.bulk_create(
-            [StockSnapshotMark(variant_id=v, location_id=loc, as_of=EPOCH) for v, loc in pairs],
-            ignore_conflicts=True,
-        )
-        # The marks are locked first, in primary-key order, so two feeds counting the same
-        # rows serialise here and the older one cannot overwrite the newer.
-        marks = {
-            (m.variant_id, m.location_id): m
-            for m in StockSnapshotMark.objects.filter(
-                variant_id__in={v for v, _ in pairs}, location_id__in={loc for _, loc in pairs}
-            )
-            .order_by("pk")
-            .select_for_update()
-        }
-        fresh = [newest[key] for key in pairs if newest[key].value.as_of > marks[key].as_of]
+        fresh_pairs = _advance_marks({key: item.value.as_of for key, item in newest.items()})
+        fresh = [newest[key] for key in sorted(fresh_pairs)]
         results = stock_snapshots_apply(
             counts=[
                 SnapshotCount(
@@ -237,13 +232,6 @@ class StockHandler(FeedHandler):
             ],
             reference=f"feed {self.channel.code}",
         )
-        changed_marks = []
-        for item in fresh:
-            mark = marks[(item.value.variant_id, item.value.location_id)]
-            mark.as_of = item.value.as_of
-            changed_marks.append(mark)
-        if changed_marks:
-            StockSnapshotMark.objects.bulk_update(changed_marks, ["as_of"])
         changed: set[int] = set()
         by_pair = {(i.value.variant_id, i.value.location_id): i for i in fresh}
         for result in results:
@@ -261,6 +249,34 @@ class StockHandler(FeedHandler):
             if result.changed:
                 changed.add(item.row.line)
         return changed
+
+
+def _advance_marks(as_of: dict[tuple[int, int], datetime]) -> set[tuple[int, int]]:
+    """Move each (variant, location) mark forward to its new as-of time and return the pairs
+    that moved; a pair whose mark is already as new or newer is left out: its count is stale.
+
+    One upsert per thousand pairs, in (variant, location) order: the conditional ON CONFLICT
+    UPDATE locks each mark row it touches, so two feeds counting the same rows serialise and
+    the older count cannot overwrite the newer one, and no lock-order deadlock arises."""
+    table = StockSnapshotMark._meta.db_table
+    moved: set[tuple[int, int]] = set()
+    pairs = sorted(as_of)
+    for start in range(0, len(pairs), 1000):
+        chunk = pairs[start : start + 1000]
+        params: list = []
+        for variant_id, location_id in chunk:
+            params += [variant_id, location_id, as_of[(variant_id, location_id)]]
+        values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (variant_id, location_id, as_of) VALUES {values} "
+                f"ON CONFLICT (variant_id, location_id) DO UPDATE SET as_of = excluded.as_of "
+                f"WHERE {table}.as_of < excluded.as_of "
+                f"RETURNING variant_id, location_id",
+                params,
+            )
+            moved.update((int(v), int(loc)) for v, loc in cursor.fetchall())
+    return moved
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from omni.models import Channel
 from omni.sync.models import RunStatus, StockDrift, SyncRejection, SyncRun
+from omni.sync.services.bulk import insert_rows
 
 RAW_LIMIT = 2000
 
@@ -67,19 +68,16 @@ def run_record_batch(*, run: SyncRun, outcome: BatchOutcome, last_line: int) -> 
     """Write a batch's rejected rows and drifts and advance the run's counters and resume
     point. Call inside the transaction that applied the batch, so progress and effect commit
     together."""
-    if outcome.rejections:
-        SyncRejection.objects.bulk_create(
-            [
-                SyncRejection(
-                    run=run, line=r.line, raw=r.raw[:RAW_LIMIT], code=r.code, reason=r.reason[:500]
-                )
-                for r in outcome.rejections
-            ]
-        )
-    if outcome.drifts:
-        for drift in outcome.drifts:
-            drift.run = run
-        StockDrift.objects.bulk_create(outcome.drifts)
+    insert_rows(
+        SyncRejection,
+        ["run", "line", "raw", "code", "reason"],
+        [(run.pk, r.line, r.raw[:RAW_LIMIT], r.code, r.reason[:500]) for r in outcome.rejections],
+    )
+    insert_rows(
+        StockDrift,
+        ["run", "sku", "location", "counted", "expected", "drift"],
+        [(run.pk, d.sku, d.location, d.counted, d.expected, d.drift) for d in outcome.drifts],
+    )
     SyncRun.objects.filter(pk=run.pk).update(
         rows_read=F("rows_read") + outcome.read,
         rows_applied=F("rows_applied") + outcome.applied,
