@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import result, setup_django  # noqa: E402
+from common import result, setup_django
 
 TARGET_RATIO = 4.0
 TARGET_MB = 300
@@ -43,7 +43,9 @@ def prepare(total: int) -> None:
         channel=channel,
         defaults={"kind": "file_feed", "pull_kinds": ["stock", "prices"], "push_kinds": []},
     )
-    StockLocation.objects.get_or_create(code=LOCATION, defaults={"name": "Bench", "kind": "warehouse"})
+    StockLocation.objects.get_or_create(
+        code=LOCATION, defaults={"name": "Bench", "kind": "warehouse"}
+    )
     category, _ = Category.objects.get_or_create(
         slug="bench-feed", defaults={"name": "Bench", "path": "bench-feed/"}
     )
@@ -73,7 +75,9 @@ def write_feed(path: Path, rows: int, as_of: datetime) -> None:
     with path.open("w") as out:
         out.write("sku,location,quantity,price,as_of\n")
         for n in range(rows):
-            out.write(f"{sku(n)},{LOCATION},{(n * 7 + as_of.minute) % 500},{10 + n % 90}.{n % 100:02d},{stamp}\n")
+            quantity = (n * 7 + as_of.minute) % 500
+            price = f"{10 + n % 90}.{n % 100:02d}"
+            out.write(f"{sku(n)},{LOCATION},{quantity},{price},{stamp}\n")
 
 
 def copy_baseline(path: Path) -> float:

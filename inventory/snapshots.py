@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from inventory.models import MovementReason, Stock, StockMovement
+from inventory.services.outbox import record_availability_changes
 
 # Corrections booked by snapshots carry this reference prefix. A later snapshot supersedes
 # them (its count already reflects whatever they corrected), so they are left out of the
@@ -115,7 +116,8 @@ def stock_snapshots_apply(
     `reserved` (when the count says less, the row is set to the floor and flagged
     `needs_count`, and the drift is still reported in full). One count per (variant,
     location) per call. Locks: the stock rows, in primary-key order (missing rows are created
-    first). A fixed number of queries per thousand counts. Nests in the caller's
+    first). A fixed number of queries per thousand counts. Writes inventory's availability
+    outbox for every channel whose available-to-sell changed. Nests in the caller's
     transaction, so a caller can keep its own bookkeeping atomic with the counts.
     """
     if not counts:
@@ -193,5 +195,13 @@ def stock_snapshots_apply(
             "reference, note, user_id, created_at) VALUES {values}",
             "(%s, %s, %s, %s, %s, %s, %s)",
             movements,
+        )
+        # Reservations are untouched, so available moves exactly as on_hand did.
+        record_availability_changes(
+            {
+                (r.variant_id, r.location_id): r.on_hand_after - r.on_hand_before
+                for r in results
+                if r.changed
+            }
         )
     return results

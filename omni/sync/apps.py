@@ -1,7 +1,5 @@
 """Channel sync: the connector framework that pulls and pushes channel feeds."""
 
-import importlib.util
-
 from django.apps import AppConfig
 
 
@@ -11,12 +9,10 @@ class SyncConfig(AppConfig):
     verbose_name = "Channel sync"
 
     def ready(self) -> None:
+        from inventory.events import register_availability_listener
         from omni.sync import connectors  # noqa: F401  (registers the shipped connector kinds)
+        from omni.sync.services.availability import availability_listener
 
         # Inventory publishes drained available-to-sell changes through its event port; the
         # coalesced delta push listens there (inventory knows nothing of channel sync).
-        if importlib.util.find_spec("inventory.events") is not None:
-            from inventory.events import register_listener
-            from omni.sync.services.availability import availability_changes_record
-
-            register_listener(lambda latest: availability_changes_record(latest=latest))
+        register_availability_listener(availability_listener)

@@ -96,3 +96,29 @@ def test_full_push_for_a_channel_that_cannot_push_fails_the_run(market, connecto
 
     assert run.status == "failed"
     assert "does not push availability" in run.error
+
+
+def test_a_stock_count_reaches_the_coalesced_push_through_inventorys_outbox(
+    tmp_path, market, connector, warehouse, skus, django_capture_on_commit_callbacks
+):
+    from inventory.models import AvailabilityChange, ChannelLocation
+    from inventory.services import availability_outbox_drain
+    from omni.sync.services.feeds import feed_pull
+
+    ChannelLocation.objects.create(channel=market, location=warehouse, priority=0)
+    as_of = (timezone.now() - timedelta(minutes=5)).isoformat()
+    path = tmp_path / "stock.csv"
+    path.write_text(f"sku,quantity,as_of\nA-1,6,{as_of}\nA-1,7,{as_of}\n")
+    feed_pull(channel=market, kinds=["stock"], source=str(path))
+    assert AvailabilityChange.objects.filter(variant=skus["A-1"], channel=market).exists()
+
+    with django_capture_on_commit_callbacks():
+        availability_outbox_drain()
+
+    pending = AvailabilityPending.objects.get()
+    assert (pending.variant_id, pending.channel_id) == (skus["A-1"].pk, market.pk)
+    assert pending.available == 7 - market.safety_stock
+    assert availability_push_due(now=timezone.now() + timedelta(minutes=1)) == 1
+    assert OutboundMessage.objects.get().payload["items"] == [
+        {"sku": "A-1", "available": pending.available}
+    ]

@@ -80,6 +80,11 @@ def availability_changes_record(
     return len(rows)
 
 
+def availability_listener(latest: Mapping[tuple[int, int], int]) -> None:
+    """Inventory's availability event listener (registered in SyncConfig.ready)."""
+    availability_changes_record(latest=latest)
+
+
 def _enqueue_items(
     *, channel: Channel, settings: ConnectorSettings, items: list[dict], key: str | None, now
 ) -> int:

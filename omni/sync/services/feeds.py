@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -72,27 +72,6 @@ def _count(data: dict, name: str) -> int:
     if number < 0:
         raise RowRejected(f"{name} {number} is negative.", code="negative_quantity", field=name)
     return number
-
-
-def _money(data: dict, name: str, *, required: bool = True) -> Decimal | None:
-    value = data.get(name)
-    if value is None or str(value).strip() == "":
-        if required:
-            raise RowRejected(f"{name} is required.", code="required", field=name)
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise RowRejected(
-            f"{name} {value!r} is not a number.", code="invalid_price", field=name
-        ) from None
-    if not amount.is_finite() or amount < 0:
-        raise RowRejected(f"{name} {value!r} is not a price.", code="invalid_price", field=name)
-    if amount.as_tuple().exponent < -3:
-        raise RowRejected(
-            f"{name} {value!r} has too many decimals.", code="invalid_price", field=name
-        )
-    return amount
 
 
 def _as_of(data: dict, default: datetime | None) -> datetime:
@@ -295,20 +274,25 @@ class PriceHandler(FeedHandler):
     atomic = False
 
     def clean(self, data: dict) -> PriceValue:
-        currency = str(data.get("currency") or "").strip().upper()
-        if currency and currency != self.channel.currency:
-            raise RowRejected(
-                f"currency {currency} is not the channel's {self.channel.currency}.",
-                code="currency_mismatch",
-                field="currency",
+        from catalog.validation import clean_compare_at, clean_listing_currency, clean_price
+
+        sku = _text(data, "sku", max_length=64)
+        try:
+            # The catalog's own rules, so a feed and staff are refused the same prices.
+            currency = clean_listing_currency(
+                str(data.get("currency") or "").strip() or None, channel=self.channel
             )
-        price = _money(data, "price")
-        compare_at = _money(data, "compare_at_price", required=False)
-        if compare_at is not None and compare_at < price:
-            raise RowRejected(
-                "compare_at_price is below price.", code="invalid_price", field="compare_at_price"
+            price = clean_price(data.get("price"), currency=currency)
+            compare_at = clean_price(
+                data.get("compare_at_price") or None,
+                currency=currency,
+                field="compare_at_price",
+                allow_none=True,
             )
-        return PriceValue(_text(data, "sku", max_length=64), price, compare_at)
+            clean_compare_at(price, compare_at, field="compare_at_price")
+        except DomainError as exc:
+            raise RowRejected(exc.message, code=exc.code, field=exc.field) from None
+        return PriceValue(sku, price, compare_at)
 
     def resolve(self, items, reject):
         variants = _variants(item.value.sku for item in items)
@@ -340,19 +324,49 @@ class PriceHandler(FeedHandler):
             for variant_id, item in latest.items()
             if existing.get(variant_id) != (item.value.price, item.value.compare_at_price)
         ]
-        if to_write:
-            listings_bulk_upsert(
-                channel=self.channel,
-                rows=[
-                    {
-                        "sku": i.value.sku,
-                        "price": i.value.price,
-                        "compare_at_price": i.value.compare_at_price,
-                    }
-                    for i in to_write
-                ],
-            )
+        self.rejected_lines = set()
+        for _attempt in range(2):
+            if not to_write:
+                break
+            try:
+                listings_bulk_upsert(
+                    channel=self.channel,
+                    rows=[
+                        {
+                            "sku": i.value.sku,
+                            "price": i.value.price,
+                            "compare_at_price": i.value.compare_at_price,
+                        }
+                        for i in to_write
+                    ],
+                )
+                break
+            except DomainError as exc:
+                # All or nothing on the catalog's side: drop the rows it names (e.g. a SKU
+                # deleted since the lookup) and write the rest once more.
+                bad = _rows_named(exc, len(to_write))
+                if not bad:
+                    raise
+                for index in sorted(bad):
+                    item = to_write[index]
+                    outcome.rejections.append(
+                        Rejection(item.row.line, item.row.raw, exc.code, bad[index])
+                    )
+                    self.rejected_lines.add(item.row.line)
+                to_write = [i for n, i in enumerate(to_write) if n not in bad]
         return {item.row.line for item in to_write}
+
+
+def _rows_named(exc: DomainError, count: int) -> dict[int, str]:
+    """Row indexes (and messages) named `rows.<index>.<field>` in a bulk service's errors."""
+    named: dict[int, str] = {}
+    for error in exc.extra.get("errors") or []:
+        parts = str(error.get("field", "")).split(".")
+        if len(parts) >= 2 and parts[0] == "rows" and parts[1].isdigit():
+            index = int(parts[1])
+            if index < count:
+                named.setdefault(index, str(error.get("message") or exc.message))
+    return named
 
 
 @dataclass(frozen=True)
