@@ -36,6 +36,7 @@ def prepare(total: int) -> None:
     from omni.sync.models import ConnectorSettings
 
     call_command("migrate", verbosity=0)
+    reset()
     channel, _ = Channel.objects.get_or_create(
         code=CHANNEL, defaults={"name": "Bench feed", "kind": "marketplace", "currency": "USD"}
     )
@@ -64,6 +65,19 @@ def prepare(total: int) -> None:
         ],
         batch_size=5000,
     )
+
+
+def reset() -> None:
+    """Start from no stock, no ledger, no marks and no listings (this is the bench's own
+    database), so every size is measured applying real changes."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE inventory_stockmovement, inventory_stock, inventory_availabilitychange, "
+            "sync_stocksnapshotmark, sync_stockdrift, sync_syncrejection, sync_syncrun, "
+            "catalog_listing CASCADE"
+        )
 
 
 def sku(n: int) -> str:

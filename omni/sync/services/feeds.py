@@ -27,11 +27,17 @@ from omni.sync.models import (
     ConnectorSettings,
     Direction,
     RunStatus,
-    StockDrift,
     StockSnapshotMark,
     SyncRun,
 )
-from omni.sync.services.runs import BatchOutcome, Rejection, run_finish, run_record_batch, run_start
+from omni.sync.services.runs import (
+    BatchOutcome,
+    Drift,
+    Rejection,
+    run_finish,
+    run_record_batch,
+    run_start,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +107,16 @@ def _parse_time(text: str) -> datetime | None:
         return None
 
 
-def _variants(skus: Iterable[str]) -> dict[str, int]:
-    return dict(Variant.objects.filter(sku__in=set(skus)).values_list("sku", "id"))
+def _variants(skus: Iterable[str], cache: dict[str, int | None] | None = None) -> dict[str, int]:
+    """Variant ids by SKU in one query; `cache` (shared by the handlers of one batch) saves
+    the second handler of a combined feed the same lookup."""
+    cache = {} if cache is None else cache
+    wanted = set(skus)
+    missing = wanted - cache.keys()
+    if missing:
+        found = dict(Variant.objects.filter(sku__in=missing).values_list("sku", "id"))
+        cache.update({sku: found.get(sku) for sku in missing})
+    return {sku: cache[sku] for sku in wanted if cache[sku] is not None}
 
 
 # --- row handlers ----------------------------------------------------------------------------
@@ -122,6 +136,7 @@ class FeedHandler:
         self.channel = channel
         self.settings = settings
         self.options = options
+        self.variant_cache: dict[str, int | None] = {}
 
     def clean(self, data: dict) -> Any:
         raise NotImplementedError
@@ -167,7 +182,7 @@ class StockHandler(FeedHandler):
         )
 
     def resolve(self, items, reject):
-        variants = _variants(item.value.sku for item in items)
+        variants = _variants((item.value.sku for item in items), self.variant_cache)
         kept = []
         for item in items:
             value: StockValue = item.value
@@ -217,7 +232,7 @@ class StockHandler(FeedHandler):
             item = by_pair[(result.variant_id, result.location_id)]
             if result.drift:
                 outcome.drifts.append(
-                    StockDrift(
+                    Drift(
                         sku=item.value.sku,
                         location=item.value.location_code,
                         counted=result.counted,
@@ -295,7 +310,7 @@ class PriceHandler(FeedHandler):
         return PriceValue(sku, price, compare_at)
 
     def resolve(self, items, reject):
-        variants = _variants(item.value.sku for item in items)
+        variants = _variants((item.value.sku for item in items), self.variant_cache)
         kept = []
         for item in items:
             variant_id = variants.get(item.value.sku)
@@ -467,6 +482,9 @@ def _process_batch(
             continue
         for bucket, value in zip(per_handler, values, strict=True):
             bucket.append(Item(row, value))
+    cache: dict[str, int | None] = {}
+    for handler in handlers:
+        handler.variant_cache = cache
     per_handler = [
         handler.resolve(items, reject) for handler, items in zip(handlers, per_handler, strict=True)
     ]

@@ -21,13 +21,22 @@ class Rejection:
     reason: str
 
 
+@dataclass(frozen=True)
+class Drift:
+    sku: str
+    location: str
+    counted: int
+    expected: int
+    drift: int
+
+
 @dataclass
 class BatchOutcome:
     read: int = 0
     applied: int = 0
     unchanged: int = 0
     rejections: list[Rejection] = field(default_factory=list)
-    drifts: list[StockDrift] = field(default_factory=list)
+    drifts: list[Drift] = field(default_factory=list)
 
 
 def redact_source(source: str) -> str:
