@@ -5,16 +5,20 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import OuterRef, Subquery
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 from omni.sync.connectors import connector_kinds
 from omni.sync.models import (
     ConnectorSettings,
+    Direction,
     InboundEvent,
     MessageStatus,
     OutboundMessage,
     PullKind,
     PushKind,
+    RunStatus,
     StockDrift,
     SyncMismatch,
     SyncRejection,
@@ -56,7 +60,16 @@ class ConnectorSettingsForm(forms.ModelForm):
 @admin.register(ConnectorSettings)
 class ConnectorSettingsAdmin(admin.ModelAdmin):
     form = ConnectorSettingsForm
-    list_display = ["channel", "kind", "active", "credential_state", "secret_state", "push_url"]
+    list_display = [
+        "channel",
+        "kind",
+        "active",
+        "last_success",
+        "lag",
+        "credential_state",
+        "secret_state",
+        "push_url",
+    ]
     list_filter = ["kind", "active"]
     search_fields = ["channel__code", "channel__name"]
     list_select_related = ["channel"]
@@ -92,6 +105,30 @@ class ConnectorSettingsAdmin(admin.ModelAdmin):
         ),
     ]
     readonly_fields = ["credential_state", "secret_state"]
+
+    def get_queryset(self, request):
+        succeeded = SyncRun.objects.filter(
+            channel=OuterRef("channel"), status__in=[RunStatus.SUCCEEDED, RunStatus.PARTIAL]
+        ).exclude(direction=Direction.RECONCILE)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                last_success_at=Subquery(
+                    succeeded.order_by("-finished_at").values("finished_at")[:1]
+                )
+            )
+        )
+
+    @admin.display(description="last successful sync", ordering="last_success_at")
+    def last_success(self, obj):
+        return obj.last_success_at or "never"
+
+    @admin.display(description="lag")
+    def lag(self, obj) -> str:
+        if not obj.last_success_at:
+            return "—"
+        return timesince(obj.last_success_at)
 
     @admin.display(description="credential")
     def credential_state(self, obj) -> str:

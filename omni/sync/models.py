@@ -329,3 +329,15 @@ class AvailabilityPushed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variant_id} in {self.channel_id}: {self.available}"
+
+
+class PushCursor(models.Model):
+    """How far a sweep has read an append-only source (e.g. the orders timeline), so each
+    entry is turned into a push once."""
+
+    name = models.CharField(max_length=60, unique=True)
+    position = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.position}"

@@ -90,3 +90,10 @@ def reconcile_task(self, channel_id: int | None = None) -> list[int]:
         channel = Channel.objects.get(pk=pk)
         runs.append(channel_reconcile(channel=channel, run_key=_run_key(self, f"rec:{pk}")).pk)
     return runs
+
+
+@shared_task(acks_late=True, name="sync.order_status_push_sweep")
+def order_status_push_sweep_task() -> int:
+    from omni.sync.services.order_status import order_status_push_sweep
+
+    return order_status_push_sweep()

@@ -26,6 +26,22 @@ def test_connector_admin_masks_the_secret(admin_client, connector):
     assert SECRET not in page
 
 
+def test_connector_changelist_shows_last_successful_sync_and_lag(admin_client, connector):
+    from datetime import timedelta as td
+
+    SyncRun.objects.create(
+        channel=connector.channel,
+        kind="stock",
+        direction="pull",
+        status="succeeded",
+        finished_at=timezone.now() - td(hours=2),
+    )
+
+    page = admin_client.get(reverse("admin:sync_connectorsettings_changelist")).content.decode()
+
+    assert "2\xa0hours" in page or "2 hours" in page
+
+
 def test_connector_admin_refuses_kinds_the_connector_cannot_do(admin_client, market, secret):
     url = reverse("admin:sync_connectorsettings_add")
 

@@ -24,6 +24,7 @@ def test_every_sync_task_is_acknowledged_late():
         tasks.availability_push_due_task,
         tasks.availability_push_full_task,
         tasks.reconcile_task,
+        tasks.order_status_push_sweep_task,
     ):
         assert task.acks_late is True, task.name
 

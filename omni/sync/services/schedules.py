@@ -9,6 +9,7 @@ DEFAULT_SCHEDULES = [
     ("sync: pull stock counts", "sync.pull_all", '{"kind": "stock"}', 15 * 60),
     ("sync: outbound retry sweep", "sync.outbound_dispatch_due", "{}", 60),
     ("sync: availability coalesced push sweep", "sync.availability_push_due", "{}", 30),
+    ("sync: order status push sweep", "sync.order_status_push_sweep", "{}", 60),
     ("sync: full availability push (nightly)", "sync.availability_push_full", "{}", ("0", "2")),
     ("sync: reconcile channel views (nightly)", "sync.reconcile", "{}", ("30", "3")),
 ]
