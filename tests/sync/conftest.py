@@ -1,5 +1,5 @@
 """Fixtures of the channel sync tests: a channel with a webhook connector and a secret, a
-warehouse, SKUs, a local HTTP server, eager Celery, and a controllable availability provider."""
+warehouse, SKUs, a local HTTP server, and a controllable availability provider."""
 
 import json
 import threading
@@ -9,24 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from catalog import availability as availability_port
-from omni.celery import app as celery_app
 from tests.catalog.factories import VariantFactory
 from tests.omni.factories import ChannelFactory
 from tests.sync.factories import ConnectorSettingsFactory, StockLocationFactory
 
 SECRET = "test-signing-secret-0123456789"
-
-
-@pytest.fixture(autouse=True)
-def eager_celery(request):
-    """Tasks run in-process (the broker test excepted), so no test leaves messages in Redis."""
-    if "broker" in request.keywords:
-        yield
-        return
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
 
 
 @pytest.fixture

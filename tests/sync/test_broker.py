@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from celery.result import allow_join_result
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -76,7 +77,8 @@ def test_feed_and_webhook_are_applied_by_a_real_worker(tmp_path, monkeypatch):
         stderr=subprocess.STDOUT,
     )
     try:
-        run_id = feed_pull_task.delay(channel.pk, ["stock"], str(feed)).get(timeout=90)
+        with allow_join_result():
+            run_id = feed_pull_task.delay(channel.pk, ["stock"], str(feed)).get(timeout=90)
         run = SyncRun.objects.get(pk=run_id)
         assert (run.status, run.rows_applied, run.rows_rejected) == ("partial", 1, 1)
         assert Stock.objects.get(variant=variant, location=location).on_hand == 5
