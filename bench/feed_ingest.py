@@ -121,14 +121,18 @@ def child(path: str, kinds: list[str]) -> None:
     from omni.sync.services.feeds import feed_pull
 
     channel = Channel.objects.get(code=CHANNEL)
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     run = feed_pull(channel=channel, kinds=kinds, source=path)
     elapsed = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_kb = usage.ru_maxrss
+    cpu = (usage.ru_utime - cpu_before.ru_utime) + (usage.ru_stime - cpu_before.ru_stime)
     print(
         json.dumps(
             {
                 "seconds": elapsed,
+                "cpu_seconds": cpu,
                 "peak_mb": peak_kb / 1024,
                 "status": run.status,
                 "read": run.rows_read,
@@ -183,6 +187,7 @@ def main() -> None:
                 f"{size:>7} rows  COPY {copy_rate:>10,.0f} rows/s ({copy_seconds:.2f} s)  "
                 f"connector {ingest_rate:>9,.0f} rows/s ({figures['seconds']:.2f} s)  "
                 f"ratio {ratio:.2f}x  peak {figures['peak_mb']:.0f} MB  "
+                f"ingest CPU {figures['cpu_seconds']:.1f} s  "
                 f"[{figures['status']}: applied {figures['applied']}, unchanged "
                 f"{figures['unchanged']}, rejected {figures['rejected']}]",
                 flush=True,

@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -591,6 +591,9 @@ def feed_apply_rows(
         remaining = (row for row in rows() if row.line > skip_to)
         for batch in _batches(remaining, batch_size or BATCH_SIZE):
             _process_batch(run=run, handlers=handlers, rows=batch)
+            # With DEBUG on Django keeps every query's SQL; a long feed would grow memory with
+            # it (thousands of multi-row statements), so forget them batch by batch.
+            reset_queries()
             if progress:
                 progress(len(batch))
     except FeedUnavailable as exc:
