@@ -7,7 +7,7 @@ from omni.models import Channel
 
 
 def _payment(data: dict):
-    from orders.services.placement import PaymentInput
+    from orders.services import PaymentInput
 
     payment = data.get("payment")
     if not payment:
@@ -32,7 +32,7 @@ def order_from_feed(*, channel: Channel, data: dict) -> bool:
     """Place the order a channel sent (feed row or webhook event). Returns True when it was
     created, False when the channel had already sent it (found by `(channel, external_id)`).
     Raises the order's domain errors (unknown SKU, insufficient stock...) unchanged."""
-    from orders.services.placement import CustomerInput, LineInput, order_place
+    from orders.services import CustomerInput, LineInput, order_place
 
     customer = data.get("customer") or None
     if customer is not None and not isinstance(customer, dict):
