@@ -70,6 +70,10 @@ class MismatchSerializer(serializers.ModelSerializer):
 
 class RunSerializer(serializers.ModelSerializer):
     channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # Plain strings in the schema: "status" enums of several apps would collide by name.
+    status = serializers.CharField(
+        read_only=True, help_text="running, succeeded, partial (some rows rejected) or failed"
+    )
 
     class Meta:
         model = SyncRun
@@ -195,6 +199,9 @@ class StatusView(APIView):
 
 class MessageSerializer(serializers.ModelSerializer):
     channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    status = serializers.CharField(
+        read_only=True, help_text="pending, sending, sent or dead (a dead letter)"
+    )
 
     class Meta:
         model = OutboundMessage
