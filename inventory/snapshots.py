@@ -55,7 +55,7 @@ def snapshot_reference(as_of: datetime) -> str:
     return f"{SNAPSHOT_REFERENCE_PREFIX}{as_of.astimezone(UTC).isoformat()}"
 
 
-CHUNK = 1000
+CHUNK = 2000
 
 
 @dataclass
@@ -68,7 +68,7 @@ class _Row:
 
 def _execute_values(sql: str, template: str, rows: Sequence[tuple]) -> None:
     """Run `sql` (holding one `{values}` slot) over `rows` in chunks, as a VALUES list: one
-    statement per thousand rows, no model instances (Django's bulk_update builds a CASE per
+    statement per CHUNK rows, no model instances (Django's bulk_update builds a CASE per
     row and bulk_create an object per row, both far slower for thousands of rows)."""
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
@@ -116,7 +116,7 @@ def stock_snapshots_apply(
     `reserved` (when the count says less, the row is set to the floor and flagged
     `needs_count`, and the drift is still reported in full). One count per (variant,
     location) per call. Locks: the stock rows, in primary-key order (missing rows are created
-    first). A fixed number of queries per thousand counts. Writes inventory's availability
+    first). A fixed number of queries per CHUNK (2,000) counts. Writes inventory's availability
     outbox for every channel whose available-to-sell changed. Nests in the caller's
     transaction, so a caller can keep its own bookkeeping atomic with the counts.
     """

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 
-CHUNK = 1000
+CHUNK = 2000
 
 
 def insert_rows(model, fields: Sequence[str], rows: Sequence[tuple]) -> None:

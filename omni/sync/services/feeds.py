@@ -249,14 +249,14 @@ def _advance_marks(as_of: dict[tuple[int, int], datetime]) -> set[tuple[int, int
     """Move each (variant, location) mark forward to its new as-of time and return the pairs
     that moved; a pair whose mark is already as new or newer is left out: its count is stale.
 
-    One upsert per thousand pairs, in (variant, location) order: the conditional ON CONFLICT
+    One upsert per batch of pairs, in (variant, location) order: the conditional ON CONFLICT
     UPDATE locks each mark row it touches, so two feeds counting the same rows serialise and
     the older count cannot overwrite the newer one, and no lock-order deadlock arises."""
     table = StockSnapshotMark._meta.db_table
     moved: set[tuple[int, int]] = set()
     pairs = sorted(as_of)
-    for start in range(0, len(pairs), 1000):
-        chunk = pairs[start : start + 1000]
+    for start in range(0, len(pairs), BATCH_SIZE):
+        chunk = pairs[start : start + BATCH_SIZE]
         params: list = []
         for variant_id, location_id in chunk:
             params += [variant_id, location_id, as_of[(variant_id, location_id)]]
