@@ -137,6 +137,8 @@ class FeedHandler:
         self.settings = settings
         self.options = options
         self.variant_cache: dict[str, int | None] = {}
+        # Lines `apply` refused (a service said no); reset for every batch.
+        self.rejected_lines: set[int] = set()
 
     def clean(self, data: dict) -> Any:
         raise NotImplementedError
@@ -339,7 +341,6 @@ class PriceHandler(FeedHandler):
             for variant_id, item in latest.items()
             if existing.get(variant_id) != (item.value.price, item.value.compare_at_price)
         ]
-        self.rejected_lines = set()
         for _attempt in range(2):
             if not to_write:
                 break
@@ -432,7 +433,7 @@ class OrderHandler(FeedHandler):
                 continue
             if created:
                 changed.add(item.row.line)
-        self.rejected_lines = {i.row.line for i in rejected}
+        self.rejected_lines |= {i.row.line for i in rejected}
         return changed
 
 
@@ -485,6 +486,7 @@ def _process_batch(
     cache: dict[str, int | None] = {}
     for handler in handlers:
         handler.variant_cache = cache
+        handler.rejected_lines = set()
     per_handler = [
         handler.resolve(items, reject) for handler, items in zip(handlers, per_handler, strict=True)
     ]
@@ -494,7 +496,7 @@ def _process_batch(
     for handler, items in zip(handlers, per_handler, strict=True):
         if not handler.atomic and items:
             changed |= handler.apply(items, outcome)
-            rejected |= getattr(handler, "rejected_lines", set())
+            rejected |= handler.rejected_lines
     with transaction.atomic():
         for handler, items in zip(handlers, per_handler, strict=True):
             if handler.atomic and items:
