@@ -53,13 +53,22 @@ def prepare(total: int) -> None:
     have = Variant.objects.filter(sku__startswith="FEED-").count()
     if have >= total:
         return
-    product, _ = Product.objects.get_or_create(
-        slug="bench-feed-product", defaults={"name": "Bench product", "category": category}
+    # Ten variants per product, as in a real catalog (one product with 400,000 variants would
+    # make the catalog's per-product refresh, not the feed, the thing measured).
+    products = {p.slug: p for p in Product.objects.filter(slug__startswith="bench-feed-")}
+    Product.objects.bulk_create(
+        [
+            Product(name=f"Bench product {n}", slug=f"bench-feed-{n}", category=category)
+            for n in range(total // 10 + 1)
+            if f"bench-feed-{n}" not in products
+        ],
+        batch_size=5000,
     )
+    products = {p.slug: p for p in Product.objects.filter(slug__startswith="bench-feed-")}
     existing = set(Variant.objects.filter(sku__startswith="FEED-").values_list("sku", flat=True))
     Variant.objects.bulk_create(
         [
-            Variant(product=product, sku=sku(n), name=sku(n))
+            Variant(product=products[f"bench-feed-{n // 10}"], sku=sku(n), name=sku(n))
             for n in range(total)
             if sku(n) not in existing
         ],
