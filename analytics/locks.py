@@ -1,0 +1,18 @@
+"""Locks of the analytics app: rollup builders serialise on one advisory lock."""
+
+from django.db import connection
+
+# Any constant works; it only has to differ from other apps' advisory lock keys.
+ROLLUP_LOCK_KEY = 0x0A7A1_7C5
+
+
+def rollup_lock_for_update() -> None:
+    """Serialise rollup writers until the surrounding transaction ends.
+
+    Rollup rows are rewritten by delete + insert per key; two builders interleaving would
+    either collide on the unique constraints or drop each other's counts. On PostgreSQL a
+    transaction-scoped advisory lock orders them; SQLite already allows only one writer.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK_KEY])
