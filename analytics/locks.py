@@ -16,3 +16,18 @@ def rollup_lock_for_update() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK_KEY])
+
+
+def suggestion_for_update(*, suggestion_id: int):
+    """The suggestion row, locked until the transaction ends (404 when it does not exist)."""
+    from analytics.models import ReplenishmentSuggestion
+    from omni.errors import NotFound
+
+    suggestion = (
+        ReplenishmentSuggestion.objects.filter(pk=suggestion_id)
+        .select_for_update(of=("self",))
+        .first()
+    )
+    if suggestion is None:
+        raise NotFound("No such suggestion.", code="suggestion_not_found")
+    return suggestion

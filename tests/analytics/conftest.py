@@ -124,3 +124,27 @@ def sample(world):
         StockDay.objects.create(variant=v2, location=l1, day=day, on_hand=5, available=5)
     rollups_rebuild_all()
     return world
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in-process for the test, whatever broker the environment configures."""
+    from omni.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def kpi_client(db, django_user_model):
+    """A staff user holding only `analytics.view_kpis`."""
+    from django.contrib.auth.models import Permission
+    from rest_framework.test import APIClient
+
+    user = django_user_model.objects.create_user("analyst", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_kpis"))
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
