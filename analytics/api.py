@@ -45,8 +45,13 @@ def jsonable(value):
     return value
 
 
+def _params(request):
+    """Query parameters of a DRF request or of a plain Django one (the admin dashboard)."""
+    return getattr(request, "query_params", request.GET)
+
+
 def _date_param(request, name: str) -> date | None:
-    raw = request.query_params.get(name)
+    raw = _params(request).get(name)
     if not raw:
         return None
     try:
@@ -58,7 +63,7 @@ def _date_param(request, name: str) -> date | None:
 
 
 def _int_param(request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
+    raw = _params(request).get(name)
     if raw in (None, ""):
         return default
     try:
@@ -91,7 +96,7 @@ def period_from(request) -> selectors.Period:
 
 
 def channel_ids_from(request) -> list[int] | None:
-    codes = [c for c in request.query_params.getlist("channel") if c]
+    codes = [c for c in _params(request).getlist("channel") if c]
     if not codes:
         return None
     found = dict(Channel.objects.filter(code__in=codes).values_list("code", "id"))
@@ -104,7 +109,7 @@ def channel_ids_from(request) -> list[int] | None:
 
 
 def location_ids_from(request) -> list[int] | None:
-    codes = [c for c in request.query_params.getlist("location") if c]
+    codes = [c for c in _params(request).getlist("location") if c]
     if not codes:
         return None
     found = dict(StockLocation.objects.filter(code__in=codes).values_list("code", "id"))

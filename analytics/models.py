@@ -140,6 +140,15 @@ class ChannelDay(models.Model):
         return f"{self.channel_id} {self.day}"
 
 
+class Dashboard(ChannelDay):
+    """The admin's analytics dashboard entry (a proxy: no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "dashboard"
+        verbose_name_plural = "dashboard"
+
+
 class VariantLocationDay(models.Model):
     """Sales of one variant from one location on one day (all channels)."""
 
