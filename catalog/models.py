@@ -50,6 +50,11 @@ class Product(models.Model):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            # Storefront default ordering (name, then id as the tie-breaker) and "newest".
+            models.Index(fields=["name", "id"], name="product_name_id_idx"),
+            models.Index(fields=["active", "category"], name="product_active_category_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -103,7 +108,13 @@ class Listing(models.Model):
                 name="listing_compare_at_not_negative",
             ),
         ]
-        indexes = [models.Index(fields=["channel", "published", "price"])]
+        indexes = [
+            models.Index(fields=["channel", "published", "price"]),
+            # "Which variants are published in this channel": an index-only semi-join.
+            models.Index(
+                fields=["channel", "published", "variant"], name="listing_channel_pub_var_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.variant.sku} @ {self.channel.code}"

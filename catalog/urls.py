@@ -1,3 +1,36 @@
-"""Catalog API routes, mounted under /api/v1/."""
+"""Catalog API routes, mounted under /api/v1/: the storefront products of the caller's channel
+and staff management under catalog/."""
 
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from catalog.api import (
+    BulkListingUpsertView,
+    CategoryViewSet,
+    ListingViewSet,
+    ProductViewSet,
+    StorefrontProductDetailView,
+    StorefrontProductListView,
+    VariantViewSet,
+)
+
+router = SimpleRouter()
+router.register("catalog/categories", CategoryViewSet, basename="catalog-category")
+router.register("catalog/products", ProductViewSet, basename="catalog-product")
+router.register("catalog/variants", VariantViewSet, basename="catalog-variant")
+router.register("catalog/listings", ListingViewSet, basename="catalog-listing")
+
+urlpatterns = [
+    path("products/", StorefrontProductListView.as_view(), name="storefront-product-list"),
+    path(
+        "products/<int:product_id>/",
+        StorefrontProductDetailView.as_view(),
+        name="storefront-product-detail",
+    ),
+    path(
+        "catalog/listings/bulk-upsert/",
+        BulkListingUpsertView.as_view(),
+        name="catalog-listing-bulk-upsert",
+    ),
+    *router.urls,
+]

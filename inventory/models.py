@@ -133,14 +133,28 @@ class StockMovement(models.Model):
         return f"{self.reason} {self.quantity:+d} ({self.reference})"
 
 
+class ReservationKind(models.TextChoices):
+    ORDER = "order", "Order line"
+    CART = "cart", "Cart hold"
+
+
 class Reservation(models.Model):
-    """Units held at one location for an order line or a cart, until committed or released."""
+    """Units held at one location for an order line or a cart, until committed or released.
+
+    Cart holds carry `expires_at`; a beat task releases them once it has passed.
+    """
 
     stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="reservations")
     quantity = models.PositiveIntegerField()
     reference = models.CharField(max_length=120, db_index=True)
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(
+        max_length=10, choices=ReservationKind.choices, default=ReservationKind.ORDER
+    )
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -148,6 +162,157 @@ class Reservation(models.Model):
                 condition=Q(quantity__gt=0), name="reservation_quantity_positive"
             ),
         ]
+        indexes = [models.Index(fields=["kind", "expires_at"], name="reservation_kind_expiry")]
 
     def __str__(self) -> str:
         return f"{self.quantity} x stock {self.stock_id} for {self.reference}"
+
+
+class AvailabilityChange(models.Model):
+    """Outbox of available-to-sell changes: one row per changed (variant, channel) per
+    transaction, written with the change itself and drained by a Celery task after commit."""
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    available = models.IntegerField(help_text="Available-to-sell after the change.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"],
+                condition=Q(published_at__isnull=True),
+                name="availability_change_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"variant {self.variant_id} in channel {self.channel_id}: {self.available}"
+
+
+class TransferStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_TRANSIT = "in_transit", "In transit"
+    PARTIALLY_RECEIVED = "partially_received", "Partially received"
+    RECEIVED = "received", "Received"
+    CLOSED = "closed", "Closed short"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Transfer(models.Model):
+    """Goods moving between two locations: shipped (leave the source, in transit as the
+    destination's `incoming`), then received, possibly in several parts."""
+
+    source = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="+")
+    destination = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=20, choices=TransferStatus.choices, default=TransferStatus.DRAFT
+    )
+    reference = models.CharField(max_length=120, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(source=F("destination")), name="transfer_distinct_locations"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Transfer #{self.pk} {self.source_id} -> {self.destination_id} ({self.status})"
+
+
+class TransferLine(models.Model):
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    quantity_received = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "variant"], name="transfer_line_unique"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_line_positive"),
+            models.CheckConstraint(
+                condition=Q(quantity_received__lte=F("quantity")),
+                name="transfer_line_received_within_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.variant_id} ({self.quantity_received} received)"
+
+    @property
+    def outstanding(self) -> int:
+        return self.quantity - self.quantity_received
+
+
+class StockCount(models.Model):
+    """A cycle count at one location: counted quantities and the corrections they booked."""
+
+    location = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="counts")
+    reference = models.CharField(max_length=120, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Count #{self.pk} at {self.location_id}"
+
+
+class StockCountLine(models.Model):
+    count = models.ForeignKey(StockCount, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="+")
+    expected = models.IntegerField(help_text="on_hand when the count was booked.")
+    counted = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["count", "variant"], name="count_line_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id}: counted {self.counted}, expected {self.expected}"
+
+    @property
+    def difference(self) -> int:
+        return self.counted - self.expected
+
+
+class LowStockAlert(models.Model):
+    """A stock row that fell to or below its reorder point; resolved once it is back above."""
+
+    stock = models.ForeignKey(Stock, on_delete=models.CASCADE, related_name="low_stock_alerts")
+    available = models.IntegerField()
+    incoming = models.IntegerField(default=0)
+    reorder_point = models.IntegerField()
+    detected_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stock"],
+                condition=Q(resolved_at__isnull=True),
+                name="low_stock_alert_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"low stock {self.stock_id}: {self.available} <= {self.reorder_point}"

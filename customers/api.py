@@ -1,0 +1,420 @@
+"""Customers API: the storefront lookup, and staff endpoints for profiles, merges, privacy,
+consents and service cases. Views validate, call one service or selector and serialize."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from customers.models import (
+    CaseKind,
+    CaseStatus,
+    ConsentPurpose,
+    ConsentRecord,
+    Customer,
+    MergeRecord,
+    ServiceCase,
+)
+from customers.selectors import customer_find, customer_profile, duplicate_candidates
+from customers.services import (
+    case_add_note,
+    case_assign,
+    case_open,
+    case_set_status,
+    consent_record,
+    customer_erase,
+    customer_export,
+    customer_merge,
+    customer_unmerge,
+)
+from omni.errors import InvalidInput, NotFound
+from omni.models import Channel
+from omni.permissions import IsChannelOrStaff, is_channel_request, request_channel
+
+# --- Output shapes -----------------------------------------------------------------------------
+
+
+class IdentityOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    value = serializers.CharField()
+    channel = serializers.CharField(allow_null=True)
+
+
+class LoyaltyOutput(serializers.Serializer):
+    balance = serializers.IntegerField()
+    balance_value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    point_value = serializers.DecimalField(max_digits=8, decimal_places=4)
+    tier = serializers.CharField(allow_null=True)
+    tier_spend = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class OrderOutput(serializers.Serializer):
+    number = serializers.CharField()
+    channel = serializers.CharField()
+    status = serializers.CharField()
+    placed_at = serializers.DateTimeField()
+    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+    items = serializers.IntegerField()
+    returns = serializers.ListField(child=serializers.DictField())
+
+
+class OpenCaseOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    subject = serializers.CharField()
+    status = serializers.CharField()
+    order_reference = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ProfileOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField(allow_null=True)
+    erased = serializers.BooleanField()
+    merged_into = serializers.IntegerField(allow_null=True)
+    identities = IdentityOutput(many=True)
+    loyalty = LoyaltyOutput()
+    segment = serializers.CharField(allow_null=True)
+    consents = serializers.DictField(child=serializers.BooleanField(allow_null=True))
+    open_cases = OpenCaseOutput(many=True)
+    orders = OrderOutput(many=True)
+
+
+# --- Storefront --------------------------------------------------------------------------------
+
+
+class LookupInput(serializers.Serializer):
+    email = serializers.CharField(required=False, allow_blank=True, max_length=320)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=64)
+
+
+class CustomerLookupView(APIView):
+    """The unified profile for an email or a phone: identities, loyalty balance and tier,
+    consents and orders from every channel. Needs a key with the `customers` scope or staff
+    with `customers.view_customer`. Phones without a country code are read in the channel's
+    region (staff: the `X-Channel` channel's, if given)."""
+
+    permission_classes = [IsChannelOrStaff]
+    required_scope = "customers"
+    staff_permissions = ["customers.view_customer"]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("email", str, description="Email address (either this or phone)"),
+            OpenApiParameter("phone", str, description="Phone number (either this or email)"),
+        ],
+        responses={200: ProfileOutput},
+    )
+    def get(self, request):
+        params = LookupInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        email = params.validated_data.get("email", "").strip()
+        phone = params.validated_data.get("phone", "").strip()
+        if bool(email) == bool(phone):
+            raise InvalidInput(
+                "Give exactly one of email or phone.", code="required", field="email"
+            )
+        region = None
+        if is_channel_request(request) or request.headers.get("X-Channel"):
+            region = request_channel(request).phone_region
+        customer = customer_find(email=email, phone=phone, region=region)
+        if customer is None:
+            raise NotFound("No customer has this identity.", code="customer_not_found")
+        return Response(ProfileOutput(customer_profile(customer=customer)).data)
+
+
+# --- Staff: profiles ---------------------------------------------------------------------------
+
+
+class CustomerListOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "tier_code",
+            "segment",
+            "created_at",
+            "last_seen_at",
+            "merged_into",
+            "erased_at",
+        ]
+
+
+class ConsentInput(serializers.Serializer):
+    purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
+    granted = serializers.BooleanField()
+    channel = serializers.SlugRelatedField(
+        slug_field="code", queryset=Channel.objects.all(), required=False, allow_null=True
+    )
+    source = serializers.CharField(required=False, allow_blank=True, max_length=120, default="")
+
+
+class ConsentOutput(serializers.ModelSerializer):
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = ConsentRecord
+        fields = ["id", "purpose", "granted", "channel", "source", "recorded_at", "recorded_by"]
+
+
+class EraseInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class PrivacyRequestOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    customer = serializers.IntegerField(source="customer_id")
+    kind = serializers.CharField()
+    reason = serializers.CharField()
+    summary = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+
+class DuplicateGroupOutput(serializers.Serializer):
+    reason = serializers.CharField()
+    key = serializers.CharField()
+    customer_ids = serializers.ListField(child=serializers.IntegerField())
+
+
+class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Staff: customer profiles (search by name, email or phone with `q`), their consents,
+    privacy export and erasure, and duplicate candidates."""
+
+    queryset = Customer.objects.all()
+    serializer_class = CustomerListOutput
+    filterset_fields = ["segment", "tier_code"]
+    lookup_value_regex = r"\d+"
+    staff_permissions: list[str] | None = None  # actions name theirs; default: model perms
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        term = self.request.query_params.get("q", "").strip()
+        if term:
+            queryset = queryset.filter(
+                Q(first_name__icontains=term)
+                | Q(last_name__icontains=term)
+                | Q(identities__value__icontains=term.lower())
+            ).distinct()
+        return queryset
+
+    @extend_schema(responses={200: ProfileOutput})
+    def retrieve(self, request, pk=None):
+        return Response(ProfileOutput(customer_profile(customer=self.get_object())).data)
+
+    @extend_schema(responses={200: DuplicateGroupOutput(many=True)})
+    @action(detail=False, methods=["get"])
+    def duplicates(self, request):
+        return Response(DuplicateGroupOutput(duplicate_candidates(), many=True).data)
+
+    @extend_schema(responses={200: dict})
+    @action(detail=True, methods=["get"], staff_permissions=["customers.export_customer"])
+    def export(self, request, pk=None):
+        customer = get_object_or_404(Customer, pk=pk)
+        return Response(customer_export(customer=customer, user=request.user))
+
+    @extend_schema(request=EraseInput, responses={200: PrivacyRequestOutput})
+    @action(detail=True, methods=["post"], staff_permissions=["customers.erase_customer"])
+    def erase(self, request, pk=None):
+        customer = get_object_or_404(Customer, pk=pk)
+        payload = EraseInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        record = customer_erase(
+            customer=customer, user=request.user, reason=payload.validated_data["reason"]
+        )
+        return Response(PrivacyRequestOutput(record).data)
+
+    @extend_schema(methods=["GET"], request=None, responses={200: ConsentOutput(many=True)})
+    @extend_schema(methods=["POST"], request=ConsentInput, responses={201: ConsentOutput})
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        staff_permissions=["customers.view_customer", "customers.add_consentrecord"],
+    )
+    def consents(self, request, pk=None):
+        customer = get_object_or_404(Customer, pk=pk)
+        if request.method == "GET":
+            records = ConsentRecord.objects.filter(customer=customer).select_related("channel")
+            return Response(ConsentOutput(records, many=True).data)
+        payload = ConsentInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        record = consent_record(customer=customer, user=request.user, **payload.validated_data)
+        return Response(ConsentOutput(record).data, status=status.HTTP_201_CREATED)
+
+
+# --- Staff: merges -----------------------------------------------------------------------------
+
+
+class MergeInput(serializers.Serializer):
+    survivor = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    merged = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+
+
+class MergeOutput(serializers.ModelSerializer):
+    moved_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = MergeRecord
+        fields = [
+            "id",
+            "survivor",
+            "merged",
+            "merged_by",
+            "merged_at",
+            "moved",
+            "moved_count",
+            "undone_at",
+            "undone_by",
+        ]
+
+
+class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Staff: merge two profiles (POST survivor + merged), list merges, undo one."""
+
+    queryset = MergeRecord.objects.all()
+    serializer_class = MergeOutput
+    filterset_fields = ["survivor", "merged"]
+    staff_permissions: list[str] | None = None
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            self.staff_permissions = ["customers.merge_customer"]
+        return super().get_permissions()
+
+    @extend_schema(request=MergeInput, responses={201: MergeOutput})
+    def create(self, request):
+        payload = MergeInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        record = customer_merge(user=request.user, **payload.validated_data)
+        return Response(MergeOutput(record).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: MergeOutput})
+    @action(detail=True, methods=["post"])
+    def undo(self, request, pk=None):
+        record = customer_unmerge(record=self.get_object(), user=request.user)
+        return Response(MergeOutput(record).data)
+
+
+# --- Staff: service cases ----------------------------------------------------------------------
+
+
+class CaseEventOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    body = serializers.CharField()
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    author = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class CaseOutput(serializers.ModelSerializer):
+    # Plain strings in the schema: enum names like "kind"/"status" collide across apps.
+    kind = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    events = CaseEventOutput(many=True, read_only=True)
+
+    class Meta:
+        model = ServiceCase
+        fields = [
+            "id",
+            "customer",
+            "kind",
+            "channel",
+            "subject",
+            "order_reference",
+            "status",
+            "assignee",
+            "created_at",
+            "updated_at",
+            "closed_at",
+            "events",
+        ]
+
+
+class CaseInput(serializers.Serializer):
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    kind = serializers.CharField(help_text=f"One of {', '.join(CaseKind.values)}.")
+    subject = serializers.CharField(max_length=200)
+    channel = serializers.SlugRelatedField(
+        slug_field="code", queryset=Channel.objects.all(), required=False, allow_null=True
+    )
+    order_reference = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, default=""
+    )
+    body = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class NoteInput(serializers.Serializer):
+    body = serializers.CharField()
+
+
+class StatusInput(serializers.Serializer):
+    status = serializers.CharField(help_text=f"One of {', '.join(CaseStatus.values)}.")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AssignInput(serializers.Serializer):
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_staff=True, is_active=True), allow_null=True
+    )
+
+
+class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Staff: inquiries, complaints and return requests on profiles, with their timeline."""
+
+    queryset = ServiceCase.objects.select_related("channel").prefetch_related("events__author")
+    serializer_class = CaseOutput
+    filterset_fields = ["customer", "kind", "status", "assignee", "order_reference"]
+    staff_permissions: list[str] | None = None
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            self.staff_permissions = ["customers.change_servicecase"]
+            if self.action == "create":
+                self.staff_permissions = ["customers.add_servicecase"]
+        return super().get_permissions()
+
+    def _respond(self, case, code=status.HTTP_200_OK):
+        return Response(CaseOutput(self.get_queryset().get(pk=case.pk)).data, status=code)
+
+    @extend_schema(request=CaseInput, responses={201: CaseOutput})
+    def create(self, request):
+        payload = CaseInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        case = case_open(user=request.user, **payload.validated_data)
+        return self._respond(case, status.HTTP_201_CREATED)
+
+    @extend_schema(request=NoteInput, responses={200: CaseOutput})
+    @action(detail=True, methods=["post"])
+    def notes(self, request, pk=None):
+        payload = NoteInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        case = self.get_object()
+        case_add_note(case=case, user=request.user, body=payload.validated_data["body"])
+        return self._respond(case)
+
+    @extend_schema(request=StatusInput, responses={200: CaseOutput})
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request, pk=None):
+        payload = StatusInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        case = case_set_status(case=self.get_object(), user=request.user, **payload.validated_data)
+        return self._respond(case)
+
+    @extend_schema(request=AssignInput, responses={200: CaseOutput})
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        payload = AssignInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        case = case_assign(case=self.get_object(), user=request.user, **payload.validated_data)
+        return self._respond(case)

@@ -1,0 +1,142 @@
+"""Available-to-sell changes leave through the outbox after commit, once per (variant, channel);
+cart holds expire; the catalog port and beat schedule are wired."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.availability import availability_provider
+from catalog.models import Variant
+from inventory.events import register_availability_listener, unregister_availability_listener
+from inventory.models import AvailabilityChange, Reservation, ReservationKind, Stock
+from inventory.providers import StockAvailabilityProvider
+from inventory.services import (
+    StockRequest,
+    availability_outbox_drain,
+    cart_hold_place,
+    cart_holds_expire,
+    reservation_commit,
+    stock_reserve,
+)
+from inventory.tasks import availability_outbox_drain_task
+from tests.catalog.factories import VariantFactory
+from tests.inventory.factories import ChannelLocationFactory
+
+
+@pytest.fixture
+def published():
+    seen = []
+    register_availability_listener(seen.append)
+    yield seen
+    unregister_availability_listener(seen.append)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changes_publish_after_commit_once_per_variant_and_channel(
+    selling_channel, variant, store, warehouse, receive, published, monkeypatch
+):
+    from omni.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    kicks = []
+    original = availability_outbox_drain_task.delay
+    monkeypatch.setattr(
+        availability_outbox_drain_task, "delay", lambda: kicks.append(1) or original()
+    )
+    receive(variant, store, 5)
+    receive(variant, warehouse, 5)
+    assert len(kicks) == 2  # one per committed receipt
+    published.clear()
+    with transaction.atomic():
+        stock_reserve(
+            channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 1)], reference="A"
+        )
+        stock_reserve(
+            channel=selling_channel,
+            requests=[StockRequest(variant.pk, warehouse.pk, 2)],
+            reference="B",
+        )
+        assert published == []  # nothing leaves before the commit
+    assert len(kicks) == 3  # one kick for the whole transaction
+    assert published == [{(variant.pk, selling_channel.pk): 7}]
+    assert not AvailabilityChange.objects.filter(published_at__isnull=True).exists()
+    assert availability_outbox_drain() == 0
+
+
+def test_rolled_back_change_leaves_no_event(selling_channel, variant, store, receive):
+    receive(variant, store, 5)
+    AvailabilityChange.objects.all().delete()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        stock_reserve(
+            channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 1)], reference="A"
+        )
+        raise RuntimeError("checkout failed later")
+    assert not AvailabilityChange.objects.exists()
+    assert Stock.objects.get().reserved == 0
+
+
+def test_commit_of_a_reservation_changes_no_availability(selling_channel, variant, store, receive):
+    receive(variant, store, 5)
+    (reservation,) = stock_reserve(
+        channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 2)], reference="A"
+    )
+    before = AvailabilityChange.objects.count()
+    reservation_commit(reservation=reservation, quantity=2, reference="SHIP")
+    assert AvailabilityChange.objects.count() == before
+
+
+def test_expired_cart_holds_are_released_and_order_reservations_kept(
+    selling_channel, variant, store, receive
+):
+    receive(variant, store, 5)
+    soon = timezone.now() + timedelta(minutes=15)
+    cart_hold_place(
+        channel=selling_channel,
+        requests=[StockRequest(variant.pk, store.pk, 2)],
+        reference="cart-1",
+        expires_at=soon,
+    )
+    stock_reserve(
+        channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 1)], reference="O"
+    )
+    assert cart_holds_expire() == 0
+    assert cart_holds_expire(now=soon + timedelta(seconds=1)) == 1
+    assert list(Reservation.objects.values_list("kind", "quantity")) == [(ReservationKind.ORDER, 1)]
+    assert Stock.objects.get().reserved == 1
+
+
+def test_cart_hold_must_expire_in_the_future(selling_channel, variant, store, receive):
+    receive(variant, store, 5)
+    with pytest.raises(Exception) as exc:
+        cart_hold_place(
+            channel=selling_channel,
+            requests=[StockRequest(variant.pk, store.pk, 1)],
+            reference="cart",
+            expires_at=timezone.now() - timedelta(seconds=1),
+        )
+    assert exc.value.code == "invalid_quantity"
+    assert exc.value.field == "expires_at"
+
+
+def test_cart_hold_beat_task_is_scheduled():
+    from omni.celery import app
+
+    entries = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert {"inventory.cart_holds_expire", "inventory.low_stock_scan"} <= entries
+
+
+def test_catalog_port_is_served_by_inventory(make_channel, warehouse, receive):
+    assert isinstance(availability_provider(), StockAvailabilityProvider)
+    shop = make_channel("shop", safety_stock=1, availability_share=50)
+    ChannelLocationFactory(channel=shop, location=warehouse)
+    plenty, scarce, none = (VariantFactory() for _ in range(3))
+    receive(plenty, warehouse, 10)  # 50% of 10 = 5, less 1 = 4
+    receive(scarce, warehouse, 3)  # 50% of 3 = 1, less 1 = 0
+    provider = availability_provider()
+    assert provider.available_to_sell(
+        channel=shop, variant_ids=[plenty.pk, scarce.pk, none.pk]
+    ) == {plenty.pk: 4, scarce.pk: 0, none.pk: 0}
+    in_stock = Variant.objects.filter(provider.in_stock_variants_q(channel=shop))
+    assert list(in_stock) == [plenty]
