@@ -456,7 +456,7 @@ class ReplenishmentListView(StaffKpiView):
         return Response(SuggestionSerializer(qs[:limit], many=True).data)
 
 
-class TransferInputSerializer(serializers.Serializer):
+class SuggestionTransferSerializer(serializers.Serializer):
     source_location = serializers.SlugRelatedField(
         slug_field="code", queryset=StockLocation.objects.filter(active=True), required=False
     )
@@ -468,9 +468,9 @@ class ReplenishmentTransferView(APIView):
     permission_classes = [IsStaffWithModelPermission]
     staff_permissions = ["analytics.manage_replenishment"]
 
-    @extend_schema(request=TransferInputSerializer, responses=SuggestionSerializer)
+    @extend_schema(request=SuggestionTransferSerializer, responses=SuggestionSerializer)
     def post(self, request, suggestion_id: int):
-        data = TransferInputSerializer(data=request.data)
+        data = SuggestionTransferSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         source = data.validated_data.get("source_location")
         suggestion_to_transfer(

@@ -77,8 +77,10 @@ def _holt_winters(values: list[float], horizon: int) -> list[float] | None:
                 damped_trend=True,
                 seasonal="add",
                 seasonal_periods=SEASON,
-                initialization_method="estimated",
-            ).fit()
+                # Heuristic start values leave only the smoothing parameters to optimise:
+                # about ten times faster than estimating the initial states too.
+                initialization_method="heuristic",
+            ).fit(use_brute=False)
             predicted = model.forecast(horizon)
     except (ValueError, np.linalg.LinAlgError):
         return None
@@ -132,18 +134,22 @@ def channel_histories(*, start: date, end: date) -> dict[int, list[float]]:
 
 
 @transaction.atomic
-def forecasts_rebuild(*, today: date | None = None, history_days: int = HISTORY_DAYS) -> int:
+def forecasts_rebuild(
+    *, today: date | None = None, history_days: int = HISTORY_DAYS, max_series: int | None = None
+) -> int:
     """Forecast the next 28 days from yesterday's history back `history_days`, for every
-    variant x location that sold in that window and for every channel; replaces the stored
-    forecasts. Returns the number of series forecast."""
+    variant x location that sold in that window (or the `max_series` best sellers) and for
+    every channel; replaces the stored forecasts. Returns the number of series forecast."""
     today = today or timezone.localdate()
     end = today - timedelta(days=1)
     start = end - timedelta(days=history_days - 1)
     rows: list[DemandForecast] = []
     series = 0
-    for (variant_id, location_id), history in variant_location_histories(
-        start=start, end=end
-    ).items():
+    histories = variant_location_histories(start=start, end=end)
+    if max_series is not None:
+        best = sorted(histories, key=lambda key: (-sum(histories[key]), key))[:max_series]
+        histories = {key: histories[key] for key in best}
+    for (variant_id, location_id), history in histories.items():
         result = forecast_series(history)
         series += 1
         rows.extend(

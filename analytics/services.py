@@ -130,15 +130,12 @@ def event_days_rebuild(*, channel_id: int | None, days: Collection[date] | None)
 
 def _replace_facts(order_ids: Sequence[int]) -> AffectedKeys:
     """Swap the facts of `order_ids` for freshly extracted ones; return old and new keys."""
-    from analytics.sources import order_facts_extract
+    from analytics.sources import facts_insert, order_facts_extract
 
     keys = keys_of_orders(order_ids)
     for model in (OrderFact, OrderLineFact, ReturnFact):
         model.objects.filter(order_id__in=order_ids).delete()
-    extracted = order_facts_extract(order_ids=order_ids)
-    OrderFact.objects.bulk_create(extracted.orders, batch_size=1000)
-    OrderLineFact.objects.bulk_create(extracted.lines, batch_size=1000)
-    ReturnFact.objects.bulk_create(extracted.returns, batch_size=1000)
+    facts_insert(order_facts_extract(order_ids=order_ids))
     keys.update(keys_of_orders(order_ids))
     return keys
 

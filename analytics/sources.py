@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from analytics.bulk import rows_insert
 from analytics.models import OrderFact, OrderLineFact, ReturnFact
 from omni.models import Channel
 
@@ -26,11 +27,34 @@ MILLI = Decimal("0.001")
 FULFILLED_STATUSES = {"fulfilled", "completed", "partially_returned", "returned"}
 
 
+ORDER_COLUMNS = (
+    "order_id", "channel_id", "customer_id", "placed_at", "day", "month", "status", "cancelled",
+    "first_order", "pickup", "collected", "fulfil_hours", "currency", "units", "gross",
+    "discount", "net",
+)  # fmt: skip
+LINE_COLUMNS = (
+    "line_id", "order_id", "channel_id", "customer_id", "variant_id", "product_id",
+    "location_id", "day", "cancelled", "quantity", "gross", "discount", "net",
+)  # fmt: skip
+RETURN_COLUMNS = (
+    "return_line_id", "order_id", "channel_id", "variant_id", "product_id", "location_id",
+    "day", "quantity", "amount",
+)  # fmt: skip
+
+
 @dataclass
 class ExtractedFacts:
-    orders: list[OrderFact] = field(default_factory=list)
-    lines: list[OrderLineFact] = field(default_factory=list)
-    returns: list[ReturnFact] = field(default_factory=list)
+    """Fact rows as tuples in the *_COLUMNS order (inserted by `facts_insert`)."""
+
+    orders: list[tuple] = field(default_factory=list)
+    lines: list[tuple] = field(default_factory=list)
+    returns: list[tuple] = field(default_factory=list)
+
+
+def facts_insert(extracted: ExtractedFacts) -> None:
+    rows_insert(OrderFact, ORDER_COLUMNS, extracted.orders)
+    rows_insert(OrderLineFact, LINE_COLUMNS, extracted.lines)
+    rows_insert(ReturnFact, RETURN_COLUMNS, extracted.returns)
 
 
 def _q(value: Decimal) -> Decimal:
@@ -138,22 +162,12 @@ def order_facts_extract(*, order_ids: Sequence[int]) -> ExtractedFacts:
                 piece_gross = _q(unit_price * q)
                 piece_discount = _q(line_discount * q / quantity)
                 out.lines.append(
-                    OrderLineFact(
-                        line_id=line_id,
-                        order_id=order_id,
-                        channel_id=channel_id,
-                        customer_id=customer_id,
-                        variant_id=variant_id,
-                        product_id=product_id,
-                        location_id=location_id,
-                        day=day,
-                        cancelled=cancelled,
-                        quantity=q,
-                        gross=piece_gross,
-                        discount=piece_discount,
-                        net=piece_gross - piece_discount,
+                    (
+                        line_id, order_id, channel_id, customer_id, variant_id, product_id,
+                        location_id, day, cancelled, q, piece_gross, piece_discount,
+                        piece_gross - piece_discount,
                     )
-                )
+                )  # fmt: skip
                 units += q
                 gross += piece_gross
                 discount += piece_discount
@@ -162,25 +176,12 @@ def order_facts_extract(*, order_ids: Sequence[int]) -> ExtractedFacts:
             seconds = (left_at[order_id] - created_at).total_seconds()
             fulfil_hours = max(0, int(seconds // 3600))
         out.orders.append(
-            OrderFact(
-                order_id=order_id,
-                channel_id=channel_id,
-                customer_id=customer_id,
-                placed_at=created_at,
-                day=day,
-                month=day.replace(day=1),
-                status=status,
-                cancelled=cancelled,
-                pickup=method == "pickup",
-                collected=order_id in collected_orders,
-                fulfil_hours=fulfil_hours,
-                currency=currency,
-                units=units,
-                gross=gross,
-                discount=discount,
-                net=gross - discount,
+            (
+                order_id, channel_id, customer_id, created_at, day, day.replace(day=1), status,
+                cancelled, False, method == "pickup", order_id in collected_orders,
+                fulfil_hours, currency, units, gross, discount, gross - discount,
             )
-        )
+        )  # fmt: skip
     for (
         return_line_id,
         order_id,
@@ -202,22 +203,15 @@ def order_facts_extract(*, order_ids: Sequence[int]) -> ExtractedFacts:
     ):
         channel_id, tz = order_info[order_id]
         out.returns.append(
-            ReturnFact(
-                return_line_id=return_line_id,
-                order_id=order_id,
-                channel_id=channel_id,
-                variant_id=variant_id,
-                product_id=product_id,
-                location_id=location_id,
-                day=local_day(created_at, tz),
-                quantity=quantity,
-                amount=amount,
+            (
+                return_line_id, order_id, channel_id, variant_id, product_id, location_id,
+                local_day(created_at, tz), quantity, amount,
             )
-        )
+        )  # fmt: skip
     return out
 
 
-def all_order_id_batches(size: int = 2000) -> Iterator[list[int]]:
+def all_order_id_batches(size: int = 5000) -> Iterator[list[int]]:
     """Every order id in ascending batches (keyset pagination: constant cost per batch)."""
     from orders.models import Order
 
@@ -239,8 +233,6 @@ def order_facts_rebuild_all() -> int:
     count = 0
     for batch in all_order_id_batches():
         extracted = order_facts_extract(order_ids=batch)
-        OrderFact.objects.bulk_create(extracted.orders, batch_size=2000)
-        OrderLineFact.objects.bulk_create(extracted.lines, batch_size=2000)
-        ReturnFact.objects.bulk_create(extracted.returns, batch_size=2000)
+        facts_insert(extracted)
         count += len(extracted.orders)
     return count
