@@ -6,11 +6,12 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import OuterRef, Subquery, Sum
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from customers.errors import CustomerError
@@ -31,7 +32,13 @@ from customers.models import (
     ServiceCase,
 )
 from customers.order_history import order_history_provider
-from customers.selectors import consents_current, loyalty_balance, loyalty_balances, loyalty_terms
+from customers.selectors import (
+    consents_current,
+    duplicate_candidates,
+    loyalty_balance,
+    loyalty_balances,
+    loyalty_terms,
+)
 from customers.services import (
     case_add_note,
     case_assign,
@@ -114,7 +121,7 @@ class CustomerAdmin(admin.ModelAdmin):
         ("erased_at", admin.EmptyFieldListFilter),
         ("merged_into", admin.EmptyFieldListFilter),
     ]
-    search_fields = ["first_name", "last_name", "=identities__value"]
+    search_fields = ["first_name", "last_name", "identities__value"]
     readonly_fields = [
         "state",
         "created_at",
@@ -168,6 +175,40 @@ class CustomerAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # profiles are merged or erased, never deleted: orders point at them
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.duplicates_view)
+        return [
+            path("duplicates/", view, name="customers_customer_duplicates"),
+            *super().get_urls(),
+        ]
+
+    def duplicates_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        groups = duplicate_candidates()
+        ids = {pk for group in groups for pk in group["customer_ids"]}
+        customers = Customer.objects.in_bulk(ids)
+        labels = {
+            "email_variant": "same mailbox",
+            "phone_variant": "same phone number",
+            "name_postcode": "same name and postcode",
+        }
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Duplicate candidates",
+            "opts": self.model._meta,
+            "groups": [
+                {
+                    **group,
+                    "reason_label": labels.get(group["reason"], group["reason"]),
+                    "customers": [customers[pk] for pk in group["customer_ids"] if pk in customers],
+                    "ids": ",".join(str(pk) for pk in group["customer_ids"]),
+                }
+                for group in groups
+            ],
+        }
+        return TemplateResponse(request, "admin/customers/customer/duplicates.html", context)
 
     @admin.display(description="email", ordering="first_email")
     def email(self, obj):

@@ -16,6 +16,8 @@ from customers.models import (
     ConsentPurpose,
     ConsentRecord,
     Customer,
+    IdentityKind,
+    LoyaltyEntry,
     MergeRecord,
     ServiceCase,
 )
@@ -29,7 +31,10 @@ from customers.services import (
     customer_erase,
     customer_export,
     customer_merge,
+    customer_resolve,
     customer_unmerge,
+    identity_add,
+    loyalty_adjust,
 )
 from omni.errors import InvalidInput, NotFound
 from omni.models import Channel
@@ -91,6 +96,15 @@ class ProfileOutput(serializers.Serializer):
 # --- Storefront --------------------------------------------------------------------------------
 
 
+class ConsentOutputShape(serializers.Serializer):
+    id = serializers.IntegerField()
+    customer = serializers.IntegerField(source="customer_id")
+    purpose = serializers.CharField()
+    granted = serializers.BooleanField()
+    source = serializers.CharField()
+    recorded_at = serializers.DateTimeField()
+
+
 class LookupInput(serializers.Serializer):
     email = serializers.CharField(required=False, allow_blank=True, max_length=320)
     phone = serializers.CharField(required=False, allow_blank=True, max_length=64)
@@ -129,6 +143,115 @@ class CustomerLookupView(APIView):
         if customer is None:
             raise NotFound("No customer has this identity.", code="customer_not_found")
         return Response(ProfileOutput(customer_profile(customer=customer)).data)
+
+
+class StorefrontIdentityInput(serializers.Serializer):
+    email = serializers.CharField(required=False, allow_blank=True, max_length=320, default="")
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
+    account_id = serializers.CharField(required=False, allow_blank=True, max_length=254, default="")
+    first_name = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    last_name = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+
+
+class StorefrontConsentInput(StorefrontIdentityInput):
+    purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
+    granted = serializers.BooleanField()
+    source = serializers.CharField(required=False, allow_blank=True, max_length=120, default="")
+
+
+class StorefrontCaseInput(StorefrontIdentityInput):
+    kind = serializers.CharField(help_text=f"One of {', '.join(CaseKind.values)}.")
+    subject = serializers.CharField(max_length=200)
+    order_reference = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, default=""
+    )
+    body = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class StorefrontCaseOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    customer = serializers.IntegerField(source="customer_id")
+    kind = serializers.CharField()
+    subject = serializers.CharField()
+    status = serializers.CharField()
+    order_reference = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+def _storefront_customer(request, data) -> Customer:
+    """The profile behind the identities a channel sent (created when new); 400 without one."""
+    customer = customer_resolve(
+        channel=request_channel(request),
+        email=data["email"],
+        phone=data["phone"],
+        account_id=data["account_id"],
+        first_name=data["first_name"],
+        last_name=data["last_name"],
+    )
+    if customer is None:
+        raise InvalidInput(
+            "Identify the customer by email, phone or account_id.", code="required", field="email"
+        )
+    return customer
+
+
+class StorefrontConsentView(APIView):
+    """A channel records a consent given or withdrawn (sign-up checkbox, unsubscribe link,
+    in-store form) for the customer it identifies; the latest record per purpose wins."""
+
+    permission_classes = [IsChannelOrStaff]
+    required_scope = "customers"
+    staff_permissions = ["customers.add_consentrecord"]
+
+    @extend_schema(
+        operation_id="storefront_customer_consent_record",
+        request=StorefrontConsentInput,
+        responses={201: ConsentOutputShape},
+    )
+    def post(self, request):
+        payload = StorefrontConsentInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        customer = _storefront_customer(request, data)
+        record = consent_record(
+            customer=customer,
+            purpose=data["purpose"],
+            granted=data["granted"],
+            channel=request_channel(request),
+            source=data["source"],
+            user=None if is_channel_request(request) else request.user,
+        )
+        return Response(ConsentOutputShape(record).data, status=status.HTTP_201_CREATED)
+
+
+class StorefrontCaseView(APIView):
+    """A channel raises a service case (inquiry, complaint, return request) for the customer it
+    identifies, optionally about an order."""
+
+    permission_classes = [IsChannelOrStaff]
+    required_scope = "customers"
+    staff_permissions = ["customers.add_servicecase"]
+
+    @extend_schema(
+        operation_id="storefront_customer_case_raise",
+        request=StorefrontCaseInput,
+        responses={201: StorefrontCaseOutput},
+    )
+    def post(self, request):
+        payload = StorefrontCaseInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        customer = _storefront_customer(request, data)
+        case = case_open(
+            customer=customer,
+            kind=data["kind"],
+            subject=data["subject"],
+            channel=request_channel(request),
+            order_reference=data["order_reference"],
+            body=data["body"],
+            user=None if is_channel_request(request) else request.user,
+        )
+        return Response(StorefrontCaseOutput(case).data, status=status.HTTP_201_CREATED)
 
 
 # --- Staff: profiles ---------------------------------------------------------------------------
@@ -249,6 +372,85 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         payload.is_valid(raise_exception=True)
         record = consent_record(customer=customer, user=request.user, **payload.validated_data)
         return Response(ConsentOutput(record).data, status=status.HTTP_201_CREATED)
+
+
+class LoyaltyEntryOutput(serializers.ModelSerializer):
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    kind = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = LoyaltyEntry
+        fields = [
+            "id",
+            "kind",
+            "points",
+            "idempotency_key",
+            "reference",
+            "channel",
+            "amount",
+            "reverses",
+            "expires_at",
+            "note",
+            "created_at",
+        ]
+
+
+class AdjustInput(serializers.Serializer):
+    points = serializers.IntegerField(help_text="Positive: credit; negative: debit.")
+    idempotency_key = serializers.CharField(max_length=255)
+    note = serializers.CharField(max_length=200)
+
+
+class IdentityInput(serializers.Serializer):
+    kind = serializers.CharField(help_text=f"One of {', '.join(IdentityKind.values)}.")
+    value = serializers.CharField(max_length=320)
+    channel = serializers.SlugRelatedField(
+        slug_field="code", queryset=Channel.objects.all(), required=False, allow_null=True
+    )
+
+
+class CustomerLedgerViewSet(viewsets.GenericViewSet):
+    """Staff: a profile's points ledger (newest first), staff adjustments and identities."""
+
+    queryset = Customer.objects.all()
+    lookup_value_regex = r"\d+"
+    staff_permissions: list[str] | None = None
+
+    @extend_schema(responses={200: LoyaltyEntryOutput(many=True)})
+    @action(detail=True, methods=["get"], staff_permissions=["customers.view_loyaltyentry"])
+    def loyalty(self, request, pk=None):
+        customer = get_object_or_404(Customer, pk=pk)
+        entries = LoyaltyEntry.objects.filter(customer=customer).select_related("channel")
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(LoyaltyEntryOutput(page, many=True).data)
+
+    @extend_schema(request=AdjustInput, responses={201: LoyaltyEntryOutput})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="loyalty/adjust",
+        staff_permissions=["customers.add_loyaltyentry"],
+    )
+    def loyalty_adjust(self, request, pk=None):
+        customer = get_object_or_404(Customer, pk=pk)
+        payload = AdjustInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        entry = loyalty_adjust(customer=customer, user=request.user, **payload.validated_data)
+        return Response(LoyaltyEntryOutput(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=IdentityInput, responses={201: IdentityOutput})
+    @action(detail=True, methods=["post"], staff_permissions=["customers.add_identity"])
+    def identities(self, request, pk=None):
+        customer = get_object_or_404(Customer, pk=pk)
+        payload = IdentityInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        identity = identity_add(customer=customer, **payload.validated_data)
+        body = {
+            "kind": identity.kind,
+            "value": identity.value,
+            "channel": identity.channel.code if identity.channel else None,
+        }
+        return Response(IdentityOutput(body).data, status=status.HTTP_201_CREATED)
 
 
 # --- Staff: merges -----------------------------------------------------------------------------

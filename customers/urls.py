@@ -3,14 +3,25 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from customers.api import CaseViewSet, CustomerLookupView, CustomerViewSet, MergeViewSet
+from customers.api import (
+    CaseViewSet,
+    CustomerLedgerViewSet,
+    CustomerLookupView,
+    CustomerViewSet,
+    MergeViewSet,
+    StorefrontCaseView,
+    StorefrontConsentView,
+)
 
 router = SimpleRouter()
 router.register("customers", CustomerViewSet, basename="customer")
+router.register("customers", CustomerLedgerViewSet, basename="customer-ledger")
 router.register("customer-merges", MergeViewSet, basename="customer-merge")
 router.register("customer-cases", CaseViewSet, basename="customer-case")
 
 urlpatterns = [
     path("customers/lookup/", CustomerLookupView.as_view(), name="customer-lookup"),
+    path("customers/consents/", StorefrontConsentView.as_view(), name="customer-consent"),
+    path("customers/cases/", StorefrontCaseView.as_view(), name="customer-case-raise"),
     *router.urls,
 ]

@@ -298,7 +298,9 @@ class AdjustmentApi(APIView):
         sku = serializers.CharField(max_length=64)
         quantity = serializers.IntegerField(help_text="Signed change of on_hand, not 0.")
         note = serializers.CharField(max_length=255, help_text="The reason.")
-        reference = serializers.CharField(max_length=120, required=False, default="")
+        reference = serializers.CharField(
+            max_length=120, required=False, allow_blank=True, default=""
+        )
 
     @extend_schema(request=AdjustmentInput, responses={201: MovementOutput(many=True)})
     def post(self, request):
@@ -326,7 +328,9 @@ class WriteOffApi(APIView):
         sku = serializers.CharField(max_length=64)
         quantity = serializers.IntegerField()
         note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
-        reference = serializers.CharField(max_length=120, required=False, default="")
+        reference = serializers.CharField(
+            max_length=120, required=False, allow_blank=True, default=""
+        )
 
     @extend_schema(request=WriteOffInput, responses={201: MovementOutput(many=True)})
     def post(self, request):
@@ -374,7 +378,9 @@ class StockCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     class CountInput(serializers.Serializer):
         location = serializers.CharField()
-        reference = serializers.CharField(max_length=120, required=False, default="")
+        reference = serializers.CharField(
+            max_length=120, required=False, allow_blank=True, default=""
+        )
         note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
         lines = serializers.ListField(child=serializers.DictField(), allow_empty=False)
 
@@ -440,7 +446,9 @@ class TransferViewSet(
     class TransferInput(serializers.Serializer):
         source = serializers.CharField()
         destination = serializers.CharField()
-        reference = serializers.CharField(max_length=120, required=False, default="")
+        reference = serializers.CharField(
+            max_length=120, required=False, allow_blank=True, default=""
+        )
         note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
         lines = LineInput(many=True, allow_empty=False)
 

@@ -38,6 +38,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_broker)
 
 
+@pytest.fixture(autouse=True)
+def _celery_eager_unless_broker_test(request):
+    """Tasks run in-process in tests, so no test leaves work queued in the shared broker; tests
+    marked `broker` talk to the real Redis broker and a real worker."""
+    from omni.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = "broker" not in request.keywords
+    yield
+    app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def channel(db) -> Channel:
     return Channel.objects.create(code="web", name="Web shop", kind="web", currency="USD")

@@ -12,7 +12,7 @@ from customers.services.loyalty import (
     loyalty_reverse,
     tiers_refresh,
 )
-from customers.services.merge import customer_merge, customer_unmerge
+from customers.services.merge import customer_merge, customer_merge_sweep, customer_unmerge
 from customers.services.privacy import customer_erase, customer_export, customer_export_data
 from customers.services.segments import segments_recompute
 
@@ -26,6 +26,7 @@ __all__ = [
     "customer_export",
     "customer_export_data",
     "customer_merge",
+    "customer_merge_sweep",
     "customer_record_purchase",
     "customer_resolve",
     "customer_unmerge",

@@ -192,7 +192,11 @@ def identity_add(
     }
     if kind not in kwargs:
         raise InvalidInput(f"Unknown identity kind {kind!r}.", code="invalid_choice", field="kind")
-    values = identity_values(channel=channel, **{kwargs[kind]: value})
+    try:
+        values = identity_values(channel=channel, **{kwargs[kind]: value})
+    except InvalidInput as exc:
+        exc.field = "value"  # the caller passed it as `value`, whatever its kind
+        raise
     if not values:
         raise InvalidInput(
             "Give a value (and, for a channel account id, its channel).",
@@ -207,7 +211,7 @@ def identity_add(
         raise CustomerError(
             "Another profile owns this identity; merge the profiles instead.",
             code="identity_taken",
-            field=kwargs[kind],
+            field="value",
             customer_id=existing.customer_id,
         )
     try:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from customers.errors import InsufficientPoints
@@ -51,16 +51,6 @@ def _check_amount(amount, *, field: str = "amount", allow_negative: bool = False
     return value.quantize(MONEY)
 
 
-def _live_customer_id(customer: Customer) -> int:
-    """Follow merges: points and spend of a stale (merged) profile land on its survivor."""
-    pk = customer.merged_into_id or customer.pk
-    while True:
-        row = Customer.objects.filter(pk=pk).values_list("merged_into_id", flat=True).first()
-        if row is None:
-            return pk
-        pk = row
-
-
 def _create_entry(entry: LoyaltyEntry) -> LoyaltyEntry:
     """Insert in a savepoint; a concurrent insert of the same key wins and is returned."""
     try:
@@ -87,15 +77,16 @@ def loyalty_earn(
     """Credit points for `amount` spent in `channel` (on order completion): the channel's earn
     rate (or the default) times the customer's tier multiplier, rounded down. Also records the
     spend (one row per (channel, reference)) and refreshes the tier. Idempotent by key: a retry
-    returns the first entry. Credits expire after the configured period. No lock is needed: a
-    credit cannot make the balance negative. Fixed number of queries; nests in the caller's
-    transaction."""
+    returns the first entry. Credits expire after the configured period. Locks the customer's
+    row (a credit cannot make the balance negative, but a concurrent merge must not strand it).
+    Fixed number of queries; nests in the caller's transaction."""
     key = _check_key(idempotency_key)
     amount = _check_amount(amount)
     existing = LoyaltyEntry.objects.filter(idempotency_key=key).first()
     if existing is not None:
         return existing
-    customer_id = _live_customer_id(customer)
+    # The row lock keeps a concurrent merge from leaving this entry behind on a merged profile.
+    customer_id = customer_for_update(customer.merged_into_id or customer.pk).pk
     settings = loyalty_settings()
     rate = LoyaltyChannelRate.objects.filter(channel=channel).values_list("earn_rate", flat=True)
     rate_value = rate.first()
@@ -227,12 +218,12 @@ def loyalty_reverse(
     customers_for_update(customer_ids)
     targets = list(
         LoyaltyEntry.objects.filter(targets_q)
-        .annotate(reversed_points=Sum("reversals__points"))
+        .annotate(reversed_points=Sum("reversals__points"), reversal_count=Count("reversals"))
         .order_by("pk")
     )
-    if points is not None and len(targets) != 1:
+    if (points is not None or returned is not None) and len(targets) != 1:
         raise InvalidInput(
-            "Reversing a number of points needs exactly one original entry.",
+            "A partial reversal (points or amount) needs exactly one original entry.",
             code="ambiguous_reversal",
             field="original_idempotency_key",
         )
@@ -246,7 +237,11 @@ def loyalty_reverse(
     entries, refunds = [], []
     for target in targets:
         remaining = abs(target.points) - abs(target.reversed_points or 0)
-        if remaining <= 0:
+        # An earn worth 0 points (a 0-rate channel) is still reversed once, for its spend.
+        zero_earn_pending = target.points == 0 and (
+            returned is not None or not target.reversal_count
+        )
+        if remaining <= 0 and not zero_earn_pending:
             continue
         if points is not None:
             wanted = min(points, remaining)
@@ -405,7 +400,7 @@ def customer_record_purchase(
     amount = _check_amount(amount, allow_negative=True)
     if not reference:
         raise InvalidInput("A reference is required.", code="required", field="reference")
-    customer_id = _live_customer_id(customer)
+    customer_id = customer_for_update(customer.merged_into_id or customer.pk).pk
     SpendRecord.objects.bulk_create(
         [
             SpendRecord(

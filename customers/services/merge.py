@@ -117,7 +117,43 @@ def customer_merge(*, survivor: Customer, merged: Customer, user=None) -> MergeR
         survivor_before={**before, "kept_on_merged": kept},
     )
     tiers_refresh(customer_ids=[survivor.pk, merged.pk])
+    # A transaction that resolved the merged profile before this merge committed may still add
+    # rows to it (an order placed at that very moment); a sweep after commit moves them too.
+    transaction.on_commit(lambda: _schedule_sweep(record.pk))
     return record
+
+
+def _schedule_sweep(record_id: int) -> None:
+    from customers.tasks import customer_merge_sweep_task
+
+    customer_merge_sweep_task.apply_async(args=[record_id], countdown=30)
+
+
+@transaction.atomic(durable=True)
+def customer_merge_sweep(*, record: MergeRecord) -> int:
+    """Move rows that reached the merged profile after its merge (written by transactions that
+    still saw it live) to the survivor, adding them to the record so unmerge covers them.
+    Nothing to do once undone. Locks both profiles in pk order, then the record."""
+    locked = customers_for_update([record.survivor_id, record.merged_id])
+    record = MergeRecord.objects.select_for_update().get(pk=record.pk)
+    survivor, merged = locked[record.survivor_id], locked[record.merged_id]
+    if record.undone_at is not None or merged.merged_into_id != survivor.pk:
+        return 0
+    moved = {label: list(pks) for label, pks in record.moved.items()}
+    count = 0
+    for label, model, attname in movable_relations():
+        pks = list(model._base_manager.filter(**{attname: merged.pk}).values_list("pk", flat=True))
+        if not pks:
+            continue
+        done, _ = _move(model, attname, pks, survivor.pk)
+        if done:
+            moved[label] = sorted(set(moved.get(label, [])) | set(done))
+            count += len(done)
+    if count:
+        record.moved = moved
+        record.save(update_fields=["moved"])
+        tiers_refresh(customer_ids=[survivor.pk])
+    return count
 
 
 @transaction.atomic(durable=True)

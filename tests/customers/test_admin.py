@@ -144,3 +144,47 @@ def test_admin_pages_render(ada, admin_client):
     ]:
         assert admin_client.get(url).status_code == 200, url
     assert Customer.objects.count() == 1
+
+
+def test_case_added_in_the_admin_opens_with_its_timeline(ada, admin_client, channel):
+    response = admin_client.post(
+        "/admin/customers/servicecase/add/",
+        {
+            "customer": ada.pk,
+            "kind": "inquiry",
+            "channel": channel.pk,
+            "subject": "Gift wrapping?",
+            "order_reference": "",
+            "body": "Asked at the till",
+            "events-TOTAL_FORMS": 0,
+            "events-INITIAL_FORMS": 0,
+            "events-MIN_NUM_FORMS": 0,
+            "events-MAX_NUM_FORMS": 1000,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    case = ServiceCase.objects.get(subject="Gift wrapping?")
+    assert [(e.kind, e.body) for e in case.events.all()] == [("opened", "Asked at the till")]
+
+
+def test_consent_added_in_the_admin_is_a_new_record(ada, admin_client, admin_user):
+    response = admin_client.post(
+        "/admin/customers/consentrecord/add/",
+        {"customer": ada.pk, "purpose": "sms", "granted": "", "source": "phone call"},
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    latest = ada.consents.filter(purpose="sms").first()
+    assert (latest.granted, latest.recorded_by) == (False, admin_user)
+    assert ada.consents.filter(purpose="sms").count() == 2
+
+
+def test_duplicates_page_links_groups_to_the_merge_action(ada, channel, admin_client):
+    twin = customer_resolve(channel=channel, email="ada+promo@example.com")
+    page = admin_client.get("/admin/customers/customer/duplicates/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "same mailbox" in html
+    assert f"?id__in={ada.pk},{twin.pk}" in html
+    listed = admin_client.get(CHANGELIST, {"id__in": f"{ada.pk},{twin.pk}"})
+    assert listed.status_code == 200
+    assert "Duplicate candidates" in admin_client.get(CHANGELIST).content.decode()

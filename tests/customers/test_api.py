@@ -226,3 +226,67 @@ def test_staff_search_and_duplicates(ada, channel, admin_client_api):
     groups = admin_client_api.get("/api/v1/customers/duplicates/").json()
     assert groups[0]["reason"] == "email_variant"
     assert len(groups[0]["customer_ids"]) == 2
+
+
+def test_channel_records_consent_and_withdrawal_for_the_customer_it_names(ada, channel, key_client):
+    client = key_client(channel, scopes=["customers"])
+    url = "/api/v1/customers/consents/"
+    given = client.post(url, {"email": "ada@example.com", "purpose": "sms", "granted": True})
+    assert given.status_code == 201
+    assert given.json()["customer"] == ada.pk
+    client.post(url, {"phone": "4155552671", "purpose": "sms", "granted": False, "source": "STOP"})
+    profile = client.get(LOOKUP, {"email": "ada@example.com"}).json()
+    assert profile["consents"]["sms"] is False
+    nobody = client.post(url, {"purpose": "sms", "granted": True})
+    assert (nobody.status_code, nobody.json()["errors"][0]["field"]) == (400, "email")
+
+
+def test_channel_raises_a_case_on_the_profile(ada, channel, key_client):
+    response = key_client(channel, scopes=["customers"]).post(
+        "/api/v1/customers/cases/",
+        {
+            "email": "ada@example.com",
+            "kind": "return_request",
+            "subject": "Too small",
+            "order_reference": "W-1",
+        },
+    )
+    assert response.status_code == 201
+    assert response.json()["customer"] == ada.pk
+    assert ada.cases.get().channel == channel
+
+
+def test_storefront_writes_need_the_customers_scope(ada, channel, key_client):
+    client = key_client(channel, scopes=["orders"])
+    response = client.post(
+        "/api/v1/customers/cases/", {"email": "ada@example.com", "kind": "inquiry", "subject": "x"}
+    )
+    assert response.status_code == 403
+
+
+def test_staff_reads_the_ledger_and_adjusts_points(ada, staff_user):
+    client = staff_client(staff_user, "customers.view_loyaltyentry", "customers.add_loyaltyentry")
+    ledger = client.get(f"/api/v1/customers/{ada.pk}/loyalty/").json()
+    assert ledger["count"] == 1
+    assert ledger["results"][0]["points"] == 120
+    url = f"/api/v1/customers/{ada.pk}/loyalty/adjust/"
+    body = {"points": -20, "idempotency_key": "goodwill-1", "note": "price match"}
+    assert client.post(url, body).status_code == 201
+    assert client.post(url, body).status_code == 201  # retried: the same entry
+    refused = client.post(url, {**body, "points": -500, "idempotency_key": "g-2"})
+    assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_points")
+    assert client.get(f"/api/v1/customers/{ada.pk}/loyalty/").json()["count"] == 2
+
+
+def test_staff_adds_an_identity_normalised_and_unique(ada, channel, admin_client_api):
+    url = f"/api/v1/customers/{ada.pk}/identities/"
+    added = admin_client_api.post(url, {"kind": "phone", "value": "+44 20 7946 0018"})
+    assert added.status_code == 201
+    assert added.json()["value"] == "+442079460018"
+    other = customer_resolve(channel=channel, email="eve@example.com")
+    taken = admin_client_api.post(
+        f"/api/v1/customers/{other.pk}/identities/", {"kind": "email", "value": "ADA@example.com"}
+    )
+    assert (taken.status_code, taken.json()["code"]) == (409, "identity_taken")
+    bad = admin_client_api.post(url, {"kind": "email", "value": "nope"})
+    assert (bad.status_code, bad.json()["errors"][0]["field"]) == (400, "value")

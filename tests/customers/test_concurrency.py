@@ -9,7 +9,7 @@ from django.db import connection
 from customers.errors import InsufficientPoints
 from customers.models import Customer, Identity, LoyaltyEntry
 from customers.selectors import loyalty_balance
-from customers.services import customer_resolve, loyalty_earn, loyalty_redeem
+from customers.services import customer_merge, customer_resolve, loyalty_earn, loyalty_redeem
 from omni.models import Channel
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -101,3 +101,53 @@ def test_retried_redemption_racing_itself_is_written_once():
     assert errors == [None] * 4
     assert len({entry.pk for entry in results}) == 1
     assert loyalty_balance(customer=customer) == 40
+
+
+def test_a_sync_retried_concurrently_earns_once():
+    channel = Channel.objects.create(code="web", name="Web", kind="web", currency="USD")
+    customer = Customer.objects.create(first_name="Ada")
+    results, errors = run_together(
+        [
+            lambda: loyalty_earn(
+                customer=customer,
+                channel=channel,
+                amount=Decimal("80"),
+                idempotency_key="order-W-1-completed",
+                reference="W-1",
+            )
+            for _ in range(4)
+        ]
+    )
+    assert errors == [None] * 4
+    assert len({entry.pk for entry in results}) == 1
+    assert loyalty_balance(customer=customer) == 80
+
+
+def test_merge_racing_redemptions_keeps_the_ledger_whole(monkeypatch):
+    # the after-commit sweep would go to the real broker here; it is tested on its own
+    monkeypatch.setattr("customers.services.merge._schedule_sweep", lambda record_id: None)
+    channel = Channel.objects.create(code="web", name="Web", kind="web", currency="USD")
+    survivor = Customer.objects.create(first_name="Ada")
+    merged = Customer.objects.create(first_name="Ada L")
+    for customer, key in [(survivor, "e-1"), (merged, "e-2")]:
+        loyalty_earn(
+            customer=customer,
+            channel=channel,
+            amount=Decimal("50"),
+            idempotency_key=key,
+            reference=key,
+        )
+    _, errors = run_together(
+        [
+            lambda: customer_merge(survivor=survivor, merged=merged),
+            lambda: loyalty_redeem(
+                customer=merged, points=40, idempotency_key="r-1", reference="W-2"
+            ),
+            lambda: loyalty_redeem(
+                customer=survivor, points=40, idempotency_key="r-2", reference="W-3"
+            ),
+        ]
+    )
+    assert errors == [None] * 3
+    assert loyalty_balance(customer=survivor) == 20
+    assert LoyaltyEntry.objects.filter(customer=merged).count() == 0

@@ -227,3 +227,22 @@ def test_public_services_cost_fixed_queries(customer, channel, django_assert_max
         loyalty_terms()
     with django_assert_max_num_queries(2):
         customer_pricing_profile(customer=customer)
+
+
+def test_reversing_a_zero_point_earn_still_refunds_the_spend(customer, make_channel):
+    free = make_channel("marketplace-x", kind="marketplace")
+    LoyaltyChannelRate.objects.create(channel=free, earn_rate=Decimal("0"))
+    earn(customer, free, "80", key="e-0", reference="M-1")
+    (entry,) = loyalty_reverse(idempotency_key="c-1", reference="M-1")
+    assert entry.points == 0
+    customer.refresh_from_db()
+    assert customer.tier_spend == Decimal("0.00")
+    assert loyalty_reverse(idempotency_key="c-2", reference="M-1") == []
+
+
+def test_partial_reversal_needs_a_single_original(customer, channel):
+    earn(customer, channel, "10", key="e-1", reference="W-1")
+    earn(customer, channel, "10", key="e-2", reference="W-1")
+    with pytest.raises(InvalidInput) as caught:
+        loyalty_reverse(idempotency_key="r", reference="W-1", amount=Decimal("5"))
+    assert caught.value.code == "ambiguous_reversal"

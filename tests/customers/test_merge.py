@@ -12,6 +12,7 @@ from customers.services import (
     consent_record,
     customer_erase,
     customer_merge,
+    customer_merge_sweep,
     customer_resolve,
     customer_unmerge,
     identity_add,
@@ -148,3 +149,21 @@ def test_duplicate_candidates_find_email_variants_and_name_postcode(channel):
     customer_merge(survivor=a, merged=b)
     assert all(g["reason"] != "email_variant" for g in duplicate_candidates())
     assert Customer.objects.live().count() == 4
+
+
+def test_rows_reaching_the_merged_profile_late_are_swept_and_unmerged(pair):
+    survivor, merged = pair
+    record = customer_merge(survivor=survivor, merged=merged)
+    # written by a transaction that still saw `merged` live
+    late = ConsentRecord.objects.create(
+        customer=merged, purpose="personalisation", granted=True, recorded_at=merged.created_at
+    )
+    assert customer_merge_sweep(record=record) == 1
+    late.refresh_from_db()
+    assert late.customer_id == survivor.pk
+    record.refresh_from_db()
+    assert late.pk in record.moved["customers.consentrecord.customer"]
+    customer_unmerge(record=record)
+    late.refresh_from_db()
+    assert late.customer_id == merged.pk
+    assert customer_merge_sweep(record=record) == 0
