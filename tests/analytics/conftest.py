@@ -127,17 +127,6 @@ def sample(world):
 
 
 @pytest.fixture
-def eager_celery():
-    """Run tasks in-process for the test, whatever broker the environment configures."""
-    from omni.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
-@pytest.fixture
 def kpi_client(db, django_user_model):
     """A staff user holding only `analytics.view_kpis`."""
     from django.contrib.auth.models import Permission

@@ -33,7 +33,7 @@ def variant(db):
 
 
 def test_batch_is_stored_and_counted_once_when_redelivered(
-    channel, key_client, variant, eager_celery, django_capture_on_commit_callbacks
+    channel, key_client, variant, django_capture_on_commit_callbacks
 ):
     client = key_client(channel, scopes=["events"])
     batch = [

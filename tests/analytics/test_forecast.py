@@ -87,3 +87,23 @@ def test_forecasts_rebuild_stores_28_days_per_series(world):
     channel_rows = DemandForecast.objects.filter(channel=web)
     assert {r.method for r in channel_rows} == {ForecastMethod.MEAN}
     assert {r.quantity for r in channel_rows} == {7.0}
+
+
+def test_backtest_command_prints_model_and_naive_errors(world):
+    import io
+
+    from django.core.management import call_command
+
+    from analytics.models import ChannelDay
+
+    start = date(2026, 1, 1)
+    for i in range(70):
+        ChannelDay.objects.create(
+            channel=world["web"], day=start + timedelta(days=i), units=WEEK[i % 7]
+        )
+    out = io.StringIO()
+    call_command("forecast_backtest", "--horizon", "14", "--history", "56", stdout=out)
+    text = out.getvalue()
+    assert "channel" in text and "naive WAPE" in text
+    assert "holt_winters 1" in text
+    assert "beats the naive" in text or "does not beat the naive" in text

@@ -197,7 +197,7 @@ def test_refresh_of_a_deleted_order_removes_its_facts(world):
     assert not ChannelDay.objects.filter(orders__gt=0).exists()
 
 
-def test_refresh_task_is_idempotent(world, eager_celery):
+def test_refresh_task_is_idempotent(world):
     from analytics.tasks import rollup_refresh_for_orders_task
 
     shop = Shop(random.Random(3), world)
