@@ -75,7 +75,9 @@ def first_orders_recompute(*, customer_ids: Collection[int] | None) -> None:
     batches = [None] if customer_ids is None else list(_chunks(sorted(customer_ids)))
     for batch in batches:
         where, params = ("1=1", []) if batch is None else _in("customer_id", batch)
-        _execute(f"UPDATE {facts} SET first_order = %s WHERE {where}", [False, *params])
+        _execute(
+            f"UPDATE {facts} SET first_order = %s WHERE first_order AND {where}", [False, *params]
+        )
         _execute(
             f"""
             UPDATE {facts} SET first_order = %s WHERE order_id IN (
@@ -292,23 +294,26 @@ def keys_of_orders(order_ids: Collection[int]) -> AffectedKeys:
 def rollups_rebuild_keys(keys: AffectedKeys) -> None:
     """Rewrite the rollup rows behind `keys` after the facts changed.
 
-    Re-ranks the affected customers' first orders first; a customer's first order moving
-    changes new-vs-returning counts on every day that customer bought, so those days (and
-    their variants) join the rewrite. The caller holds the rollup lock in a transaction.
+    Re-ranks the affected customers' first orders first; an order whose first-order flag
+    flips changes the new-vs-returning counts of its day, so that day (and its variants) joins
+    the rewrite. The caller holds the rollup lock in a transaction.
     """
     if not keys:
         return
     keys = AffectedKeys(set(keys.days), set(keys.variant_ids), set(keys.customer_ids))
     if keys.customer_ids:
-        first_orders_recompute(customer_ids=keys.customer_ids)
-        customer_order_ids: set[int] = set()
+        changed: set[int] = set()
         for batch in _chunks(sorted(keys.customer_ids)):
-            for order_id, day in OrderFact.objects.filter(customer_id__in=batch).values_list(
-                "order_id", "day"
-            ):
-                customer_order_ids.add(order_id)
-                keys.days.add(day)
-        for batch in _chunks(sorted(customer_order_ids)):
+            facts = OrderFact.objects.filter(customer_id__in=batch)
+            before = dict(facts.values_list("order_id", "first_order"))
+            first_orders_recompute(customer_ids=batch)
+            for order_id, first, day in facts.values_list("order_id", "first_order", "day"):
+                if before.get(order_id) != first:
+                    changed.add(order_id)
+                    keys.days.add(day)
+        # Only orders whose new-vs-returning flag flipped drag their days along: a repeat
+        # order leaves the customer's earlier days untouched.
+        for batch in _chunks(sorted(changed)):
             for day, variant_id in (
                 OrderLineFact.objects.filter(order_id__in=batch)
                 .values_list("day", "variant_id")

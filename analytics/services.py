@@ -135,8 +135,19 @@ def _replace_facts(order_ids: Sequence[int]) -> AffectedKeys:
     keys = keys_of_orders(order_ids)
     for model in (OrderFact, OrderLineFact, ReturnFact):
         model.objects.filter(order_id__in=order_ids).delete()
-    facts_insert(order_facts_extract(order_ids=order_ids))
-    keys.update(keys_of_orders(order_ids))
+    extracted = order_facts_extract(order_ids=order_ids)
+    facts_insert(extracted)
+    # The new facts' keys, read from the rows just written (see sources.*_COLUMNS).
+    for row in extracted.orders:
+        keys.days.add(row[4])
+        if row[2] is not None:
+            keys.customer_ids.add(row[2])
+    for row in extracted.lines:
+        keys.days.add(row[7])
+        keys.variant_ids.add(row[4])
+    for row in extracted.returns:
+        keys.days.add(row[6])
+        keys.variant_ids.add(row[3])
     return keys
 
 
