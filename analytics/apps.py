@@ -24,3 +24,7 @@ class AnalyticsConfig(AppConfig):
             app.conf.beat_schedule.setdefault(
                 name, {"task": task, "schedule": crontab(hour=hour, minute=minute)}
             )
+        app.conf.beat_schedule.setdefault(
+            "analytics-rollup-refresh",
+            {"task": "analytics.rollup_refresh_changed", "schedule": crontab(minute="*/5")},
+        )

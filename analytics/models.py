@@ -22,6 +22,16 @@ def _fk(model, **extra):
     )
 
 
+class RollupWatermark(models.Model):
+    """How far the periodic refresh has read the orders' `updated_at`."""
+
+    name = models.CharField(max_length=40, unique=True)
+    value = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.value:%Y-%m-%d %H:%M:%S}"
+
+
 # --- facts: one row per order / allocated line piece / returned line -------------------------
 
 

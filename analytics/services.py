@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -16,6 +16,7 @@ from analytics.models import (
     OrderFact,
     OrderLineFact,
     ReturnFact,
+    RollupWatermark,
     StockDay,
 )
 from analytics.rollups import (
@@ -170,6 +171,37 @@ def rollup_refresh_for_orders(*, order_ids: Collection[int]) -> AffectedKeys:
     return keys
 
 
+# Orders committed late (a long transaction) carry an `updated_at` older than the commit:
+# each pass re-reads this much before the watermark. Re-refreshing an order is harmless.
+WATERMARK_OVERLAP = timedelta(minutes=10)
+WATERMARK = "orders_updated_at"
+
+
+@transaction.atomic
+def rollup_refresh_changed(*, batch_size: int = 5000) -> int:
+    """Refresh the rollups of every order changed since the last pass (by `updated_at`), up to
+    `batch_size` orders; the periodic task calls it, so rollups stay current even when a
+    change did not kick `rollup_refresh_for_orders_task` itself. Returns the orders refreshed.
+    """
+    from orders.models import Order
+
+    rollup_lock_for_update()
+    mark = RollupWatermark.objects.filter(name=WATERMARK).first()
+    changed = Order.objects.order_by("updated_at", "id")
+    if mark is not None:
+        changed = changed.filter(updated_at__gte=mark.value - WATERMARK_OVERLAP)
+    rows = list(changed.values_list("id", "updated_at")[:batch_size])
+    if not rows:
+        return 0
+    rollup_refresh_for_orders(order_ids=[order_id for order_id, _ in rows])
+    newest = rows[-1][1]
+    if mark is None:
+        RollupWatermark.objects.create(name=WATERMARK, value=newest)
+    elif newest > mark.value:
+        RollupWatermark.objects.filter(pk=mark.pk).update(value=newest)
+    return len(rows)
+
+
 @transaction.atomic
 def rollups_rebuild(*, with_facts: bool = True) -> None:
     """The nightly full rebuild: re-extract every order's facts (unless `with_facts` is False)
@@ -178,7 +210,12 @@ def rollups_rebuild(*, with_facts: bool = True) -> None:
 
     rollup_lock_for_update()
     if with_facts:
+        from orders.models import Order
+
+        newest = Order.objects.order_by("-updated_at").values_list("updated_at", flat=True).first()
         order_facts_rebuild_all()
+        if newest is not None:
+            RollupWatermark.objects.update_or_create(name=WATERMARK, defaults={"value": newest})
     rollups_rebuild_all()
     event_days_rebuild(channel_id=None, days=None)
 

@@ -15,6 +15,14 @@ def rollup_refresh_for_orders_task(order_ids: list[int]) -> int:
     return len(keys.days)
 
 
+@shared_task(name="analytics.rollup_refresh_changed")
+def rollup_refresh_changed_task() -> int:
+    """Every few minutes: refresh the rollups of orders changed since the last pass."""
+    from analytics.services import rollup_refresh_changed
+
+    return rollup_refresh_changed()
+
+
 @shared_task(name="analytics.rollups_rebuild")
 def rollups_rebuild_task() -> None:
     """The nightly full rebuild (same numbers as the incremental refreshes)."""

@@ -206,3 +206,22 @@ def test_refresh_task_is_idempotent(world):
     first = _snapshot()
     rollup_refresh_for_orders_task.delay([order.pk])
     assert _snapshot() == first
+
+
+def test_periodic_refresh_picks_up_orders_changed_since_the_last_pass(world):
+    from django.utils import timezone
+
+    from analytics.models import RollupWatermark
+    from analytics.services import rollup_refresh_changed
+
+    shop = Shop(random.Random(4), world)
+    order = shop.place()
+    assert rollup_refresh_changed() == 1
+    assert OrderFact.objects.get(order_id=order.pk).cancelled is False
+    mark = RollupWatermark.objects.get()
+    shop.cancel(order)
+    Order.objects.filter(pk=order.pk).update(updated_at=timezone.now())
+    assert rollup_refresh_changed() >= 1
+    assert OrderFact.objects.get(order_id=order.pk).cancelled is True
+    assert ChannelDay.objects.get(cancelled_orders=1).orders == 0
+    assert RollupWatermark.objects.get().value >= mark.value
