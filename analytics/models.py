@@ -116,8 +116,9 @@ class ReturnFact(models.Model):
 
 
 class ChannelDay(models.Model):
-    """Sales of one channel on one day. Cancelled orders count only in `cancelled_orders`;
-    returns count on the day they came back."""
+    """Sales of one channel on one day. Cancelled orders count only in `cancelled_orders`
+    (and, for pickups never collected, in `pickup_orders`); returns count on the day they
+    came back."""
 
     channel = _fk(Channel)
     day = models.DateField()

@@ -131,9 +131,8 @@ def channel_days_rebuild(*, days: Collection[date] | None) -> None:
                         THEN 1 ELSE 0 END) AS returning_orders,
                     SUM(CASE WHEN NOT cancelled AND customer_id IS NULL THEN 1 ELSE 0 END)
                         AS guest_orders,
-                    SUM(CASE WHEN NOT cancelled AND pickup THEN 1 ELSE 0 END) AS pickup_orders,
-                    SUM(CASE WHEN NOT cancelled AND pickup AND collected THEN 1 ELSE 0 END)
-                        AS collected,
+                    SUM(CASE WHEN pickup THEN 1 ELSE 0 END) AS pickup_orders,
+                    SUM(CASE WHEN pickup AND collected THEN 1 ELSE 0 END) AS collected,
                     SUM(CASE WHEN NOT cancelled AND fulfil_hours IS NOT NULL THEN 1 ELSE 0 END)
                         AS fulfilled
                 FROM {_t(OrderFact)} WHERE {where}

@@ -172,3 +172,19 @@ def test_fulfilment_percentiles_nearest_rank():
         "fulfilment_hours_median": None,
         "fulfilment_hours_p90": None,
     }
+
+
+def test_a_cancelled_pickup_counts_as_not_collected(world):
+    from analytics.rollups import rollups_rebuild_all
+    from tests.analytics.factories import order_fact
+
+    order_fact(order_id=1, channel=world["web"], day=date(2026, 3, 2), pickup=True,
+               cancelled=True, lines=[(world["v1"], world["l2"], 1, 50, 0)])  # fmt: skip
+    order_fact(order_id=2, channel=world["web"], day=date(2026, 3, 3), pickup=True,
+               collected=True, lines=[(world["v1"], world["l2"], 1, 50, 0)])  # fmt: skip
+    rollups_rebuild_all()
+    kpis = kpi_summary(period=MARCH)["kpis"]
+    assert (kpis["pickup_orders"]["value"], kpis["pickups_collected"]["value"]) == (2, 1)
+    assert kpis["pickups_not_collected"]["value"] == 1
+    assert kpis["pickup_collection_rate"]["value"] == Decimal("0.5000")
+    assert kpis["orders"]["value"] == 1
