@@ -158,6 +158,11 @@ class ProductAdmin(admin.ModelAdmin):
     actions = ["publish_to_channel", "unpublish_from_channel", "export_selected"]
     change_list_template = "admin/catalog/product/change_list.html"
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The product's active flag or its inline variants may have changed.
+        services.channel_products_refresh(product_ids=[form.instance.pk])
+
     @admin.display(description="variants")
     def variant_count(self, obj: Product) -> int:
         return obj.variants.count()
@@ -333,6 +338,20 @@ class VariantAdmin(admin.ModelAdmin):
     list_select_related = ["product"]
     autocomplete_fields = ["product"]
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.channel_products_refresh(product_ids=[form.instance.product_id])
+
+    def delete_model(self, request, obj):
+        product_id = obj.product_id
+        super().delete_model(request, obj)
+        services.channel_products_refresh(product_ids=[product_id])
+
+    def delete_queryset(self, request, queryset):
+        product_ids = list(queryset.values_list("product_id", flat=True))
+        super().delete_queryset(request, queryset)
+        services.channel_products_refresh(product_ids=product_ids)
+
 
 class PriceChangeForm(forms.Form):
     channel = forms.ModelChoiceField(
@@ -384,16 +403,33 @@ class ListingAdmin(admin.ModelAdmin):
     def product_name(self, obj: Listing) -> str:
         return obj.variant.product.name
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.channel_products_refresh(product_ids=[obj.variant.product_id])
+
+    def delete_model(self, request, obj):
+        product_id = obj.variant.product_id
+        super().delete_model(request, obj)
+        services.channel_products_refresh(product_ids=[product_id])
+
+    def delete_queryset(self, request, queryset):
+        product_ids = list(queryset.values_list("variant__product_id", flat=True))
+        super().delete_queryset(request, queryset)
+        services.channel_products_refresh(product_ids=product_ids)
+
+    def _set_published(self, queryset, published: bool) -> int:
+        return services.listings_publish(
+            listing_ids=queryset.values_list("pk", flat=True), published=published
+        )
+
     @admin.action(description="Publish selected listings", permissions=["change"])
     def publish(self, request, queryset):
-        changed = queryset.exclude(published=True).update(published=True, updated_at=timezone.now())
+        changed = self._set_published(queryset, True)
         self.message_user(request, f"Published {changed} listings.", messages.SUCCESS)
 
     @admin.action(description="Unpublish selected listings", permissions=["change"])
     def unpublish(self, request, queryset):
-        changed = queryset.exclude(published=False).update(
-            published=False, updated_at=timezone.now()
-        )
+        changed = self._set_published(queryset, False)
         self.message_user(request, f"Unpublished {changed} listings.", messages.SUCCESS)
 
     def get_urls(self):

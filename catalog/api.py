@@ -25,14 +25,13 @@ def _amount(value, currency: str) -> str | None:
 
 
 def offer_payload(offer: Offer) -> dict[str, Any]:
-    variant = offer.variant
     return {
-        "id": variant.pk,
-        "sku": variant.sku,
-        "barcode": variant.barcode,
-        "name": variant.name,
-        "options": variant.options,
-        "weight_grams": variant.weight_grams,
+        "id": offer.variant_id,
+        "sku": offer.sku,
+        "barcode": offer.barcode,
+        "name": offer.name,
+        "options": offer.options,
+        "weight_grams": offer.weight_grams,
         "price": money.format_amount(offer.price, offer.currency),
         "compare_at_price": _amount(offer.compare_at_price, offer.currency),
         "currency": offer.currency,
@@ -119,8 +118,16 @@ class StorefrontProductSerializer(serializers.Serializer):
 STOREFRONT_PARAMETERS = [
     OpenApiParameter("category", str, description="Category slug or id, with descendants."),
     OpenApiParameter("brand", str, description="Brand, or several comma-separated."),
-    OpenApiParameter("price_min", OpenApiTypes.DECIMAL, description="Lowest variant price."),
-    OpenApiParameter("price_max", OpenApiTypes.DECIMAL, description="Highest variant price."),
+    OpenApiParameter(
+        "price_min",
+        OpenApiTypes.DECIMAL,
+        description="The product's price here (its cheapest variant) is at least this.",
+    ),
+    OpenApiParameter(
+        "price_max",
+        OpenApiTypes.DECIMAL,
+        description="The product's price here (its cheapest variant) is at most this.",
+    ),
     OpenApiParameter(
         "attr", str, many=True, description="key:value (value1|value2 for any); repeatable."
     ),
@@ -151,8 +158,8 @@ class StorefrontProductListView(GenericAPIView):
     )
     def get(self, request):
         channel = request_channel(request)
-        products = selectors.storefront_product_list(channel=channel, params=request.query_params)
-        page = self.paginate_queryset(products)
+        rows = selectors.storefront_product_list(channel=channel, params=request.query_params)
+        page = [row.product for row in self.paginate_queryset(rows)]
         selectors.storefront_offers_attach(channel=channel, products=page)
         return self.get_paginated_response([product_payload(p, channel) for p in page])
 

@@ -400,6 +400,7 @@ class _RowImporter:
                 unique_fields=["variant", "channel"],
                 update_fields=["price", "compare_at_price", "currency", "published", "updated_at"],
             )
+            services.channel_products_refresh(product_ids=[variant.product_id])
         return len(to_write)
 
 

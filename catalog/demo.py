@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from catalog import money
 from catalog.models import Category, Listing, Product, Variant
+from catalog.services import channel_products_refresh
 from omni.models import Channel
 
 SEED = 20261123
@@ -659,6 +660,8 @@ def load(command) -> None:
                     )
                 )
     Listing.objects.bulk_create(new_listings, batch_size=2000)
+    # Listings were inserted in bulk, outside the services: derive the storefront rows.
+    channel_products_refresh(product_ids=product_ids.values())
     out.write(
         f"  catalog: {len(specs)} products ({len(new_products)} new), "
         f"{sum(len(s.variants) for s in specs)} variants ({len(new_variants)} new), "

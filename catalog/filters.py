@@ -1,24 +1,30 @@
 """The storefront product FilterSet: category (with descendants), brand, price range,
-attribute values, in-stock, free-text search and ordering, all within one channel."""
+attribute values, in-stock, free-text search and ordering, all within one channel.
+
+It filters `ChannelProduct` rows (one per product sellable in the channel, with its price
+range), so counting, price filters and price ordering never aggregate listings."""
 
 from decimal import Decimal
 
 import django_filters
 from django.db import connection
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 
 from catalog.availability import availability_provider
-from catalog.models import Category, Listing, Product, Variant
+from catalog.models import Category, ChannelProduct, Listing, Variant
 from catalog.validation import KEY_RE
 from omni.models import Channel
 
+MAX_SEARCH_WORDS = 8
+MAX_LITERAL_IDS = 500
+
 ORDERINGS = {
-    "name": ("name", "id"),
-    "-name": ("-name", "-id"),
-    "price": ("price_from", "id"),
-    "-price": ("-price_from", "-id"),
-    "newest": ("-created_at", "-id"),
-    "oldest": ("created_at", "id"),
+    "name": ("product__name", "product_id"),
+    "-name": ("-product__name", "-product_id"),
+    "price": ("price_from", "product_id"),
+    "-price": ("-price_from", "-product_id"),
+    "newest": ("-product__created_at", "-product_id"),
+    "oldest": ("product__created_at", "product_id"),
 }
 
 
@@ -37,10 +43,14 @@ class StorefrontProductFilter(django_filters.FilterSet):
     )
     brand = CharInFilter(method="filter_brand", help_text="One brand or several, comma-separated.")
     price_min = django_filters.NumberFilter(
-        method="filter_price", help_text="Some sellable variant costs at least this."
+        field_name="price_from",
+        lookup_expr="gte",
+        help_text="The product's price (its cheapest variant here) is at least this.",
     )
     price_max = django_filters.NumberFilter(
-        method="filter_price", help_text="Some sellable variant costs at most this."
+        field_name="price_from",
+        lookup_expr="lte",
+        help_text="The product's price (its cheapest variant here) is at most this.",
     )
     attr = django_filters.CharFilter(
         method="filter_attr",
@@ -61,12 +71,20 @@ class StorefrontProductFilter(django_filters.FilterSet):
     )
 
     class Meta:
-        model = Product
+        model = ChannelProduct
         fields: list[str] = []
 
     def __init__(self, *args, channel: Channel, **kwargs):
         super().__init__(*args, **kwargs)
         self.channel = channel
+
+    def get_form_class(self):
+        # django-filter builds a new form class (deep-copying every filter) per request; the
+        # fields are the same every time, so build it once. Forms copy their fields anyway.
+        cls = type(self)
+        if "_form_class" not in cls.__dict__:
+            cls._form_class = super().get_form_class()
+        return cls._form_class
 
     def _variants(self):
         return Variant.objects.filter(
@@ -75,32 +93,17 @@ class StorefrontProductFilter(django_filters.FilterSet):
 
     def filter_category(self, queryset, name, value):
         value = value.strip()
-        lookup = Q(pk=int(value)) if value.isdigit() else Q(slug=value)
+        lookup = Q(pk=int(value)) if value.isdigit() and len(value) < 19 else Q(slug=value)
         path = Category.objects.filter(lookup).values_list("path", flat=True).first()
         if path is None:
             # An unknown category matches nothing rather than erroring: storefront menus may
             # lag behind a category's removal.
             return queryset.none()
-        return queryset.filter(category__path__startswith=path)
+        return queryset.filter(product__category__path__startswith=path)
 
     def filter_brand(self, queryset, name, values):
         brands = [v.strip() for v in values if v.strip()]
-        return queryset.filter(brand__in=brands) if brands else queryset
-
-    def filter_price(self, queryset, name, value):
-        # Both bounds apply to the same listing, so price_min and price_max are handled
-        # together once.
-        if getattr(self, "_price_done", False):
-            return queryset
-        self._price_done = True
-        low = self.form.cleaned_data.get("price_min")
-        high = self.form.cleaned_data.get("price_max")
-        listings = sellable_listings(self.channel)
-        if low is not None:
-            listings = listings.filter(price__gte=Decimal(low))
-        if high is not None:
-            listings = listings.filter(price__lte=Decimal(high))
-        return queryset.filter(pk__in=listings.values("variant__product_id"))
+        return queryset.filter(product__brand__in=brands) if brands else queryset
 
     def filter_attr(self, queryset, name, value):
         raw_values = self.data.getlist(name) if hasattr(self.data, "getlist") else [value]
@@ -113,26 +116,32 @@ class StorefrontProductFilter(django_filters.FilterSet):
         in_stock = self._variants().filter(
             availability_provider().in_stock_variants_q(channel=self.channel)
         )
-        lookup = Q(pk__in=in_stock.values("product_id"))
+        lookup = Q(product_id__in=in_stock.values("product_id"))
         return queryset.filter(lookup) if value else queryset.exclude(lookup)
 
     def filter_search(self, queryset, name, value):
-        for word in value.split()[:8]:
-            skus = Variant.objects.filter(sku__icontains=word).values("product_id")
+        for word in value.split()[:MAX_SEARCH_WORDS]:
+            skus = Variant.objects.filter(sku__icontains=word, active=True).values("product_id")
+            # Products matched by SKU are fetched first (trigram index on sku) and passed as
+            # literal ids, so PostgreSQL can OR three index scans; with a subquery in the OR
+            # it falls back to scanning every product. Past a few hundred ids the subquery
+            # is the cheaper plan again.
+            matched = list(
+                Variant.objects.filter(sku__icontains=word, active=True)
+                .order_by()
+                .values_list("product_id", flat=True)
+                .distinct()[: MAX_LITERAL_IDS + 1]
+            )
+            if len(matched) <= MAX_LITERAL_IDS:
+                skus = matched
             queryset = queryset.filter(
-                Q(name__icontains=word) | Q(description__icontains=word) | Q(pk__in=skus)
+                Q(product__name__icontains=word)
+                | Q(product__description__icontains=word)
+                | Q(product_id__in=skus)
             )
         return queryset
 
     def filter_ordering(self, queryset, name, value):
-        if value in ("price", "-price"):
-            cheapest = (
-                sellable_listings(self.channel)
-                .filter(variant__product=OuterRef("pk"))
-                .order_by("price")
-                .values("price")[:1]
-            )
-            queryset = queryset.annotate(price_from=Subquery(cheapest))
         return queryset.order_by(*ORDERINGS[value])
 
     def is_valid(self):
@@ -174,7 +183,7 @@ def attribute_q(key: str, wanted: list[str]) -> Q:
     for raw in wanted:
         for candidate in _json_candidates(raw.strip()):
             if connection.vendor == "postgresql":
-                q |= Q(attributes__contains={key: {"value": candidate}})
+                q |= Q(product__attributes__contains={key: {"value": candidate}})
             else:
-                q |= Q(**{f"attributes__{key}__value": candidate})
+                q |= Q(**{f"product__attributes__{key}__value": candidate})
     return q

@@ -118,3 +118,36 @@ class Listing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.variant.sku} @ {self.channel.code}"
+
+
+class ChannelProduct(models.Model):
+    """A product as one channel sells it, derived from its listings: the row exists only while
+    the product is active and has a published listing of an active variant in the channel,
+    and carries the cheapest and dearest of those prices.
+
+    The storefront lists, counts, price-filters and price-orders from this table, so a
+    request never aggregates listings. Catalog services keep it current in the same
+    transaction as every listing, variant or product change (`channel_products_refresh`);
+    `manage.py catalog_refresh_channel_products` rebuilds it from scratch.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="channel_rows")
+    price_from = models.DecimalField(max_digits=14, decimal_places=3)
+    price_to = models.DecimalField(max_digits=14, decimal_places=3)
+    variant_count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "product"], name="channelproduct_channel_product"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["channel", "price_from", "product"], name="channelproduct_price_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} @ {self.channel_id}"

@@ -9,6 +9,7 @@ Currencies not in `MINOR_UNITS` have 2 minor units, the ISO 4217 default for mos
 Listings store prices with 3 decimal places, the largest precision supported here.
 """
 
+import functools
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 DEFAULT_MINOR_UNITS = 2
@@ -51,6 +52,7 @@ def minor_units(currency: str) -> int:
     return MINOR_UNITS.get(currency.upper(), DEFAULT_MINOR_UNITS)
 
 
+@functools.cache
 def exponent(currency: str) -> Decimal:
     """The smallest amount of `currency` as a Decimal (USD: Decimal("0.01"), JPY: Decimal("1"))."""
     return Decimal(1).scaleb(-minor_units(currency))
@@ -95,4 +97,7 @@ def from_minor_units(units: int, currency: str) -> Decimal:
 
 def format_amount(amount: Decimal, currency: str) -> str:
     """The amount as a plain string with exactly the currency's decimals, for JSON and CSV."""
-    return f"{quantize(amount, currency):f}"
+    if type(amount) is not Decimal:
+        amount = to_decimal(amount)
+    # Hot path of the storefront list (two amounts per variant): no re-validation needed.
+    return f"{amount.quantize(exponent(currency), rounding=ROUND_HALF_UP):f}"

@@ -1,8 +1,9 @@
 """Read queries over the catalog shared by the storefront API, staff API, admin and export.
 
-The storefront list runs a fixed number of queries whatever the page size: one COUNT, one
-page of products (with their category joined), one query for the page's sellable listings
-with their variants, and the availability provider's one query.
+The storefront list runs a fixed number of queries whatever the page size: one COUNT and one
+page over `ChannelProduct` (the channel's sellable products, with product and category
+joined), the page's active variants, their listings in the channel, and the availability
+provider's one query.
 """
 
 from collections import defaultdict
@@ -14,35 +15,42 @@ from django.db.models import QuerySet
 
 from catalog.availability import availability_provider
 from catalog.errors import CatalogInvalid, ProductNotFound
-from catalog.filters import StorefrontProductFilter, sellable_listings
-from catalog.models import Category, Listing, Product, Variant
+from catalog.filters import StorefrontProductFilter
+from catalog.models import Category, ChannelProduct, Listing, Product, Variant
 from omni.models import Channel
 
+MAX_ID = 2**63 - 1  # primary keys are bigints
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Offer:
-    """A variant as a shopper of one channel sees it: its listing's price and availability."""
+    """A variant as a shopper of one channel sees it: its listing's price and availability.
+    Plain values rather than model instances: a page carries hundreds of them."""
 
-    variant: Variant
+    variant_id: int
+    sku: str
+    barcode: str | None
+    name: str
+    options: dict
+    weight_grams: int | None
     price: Decimal
     compare_at_price: Decimal | None
     currency: str
     available: int
 
 
-def storefront_products(*, channel: Channel) -> QuerySet[Product]:
-    """Active products with at least one published listing of an active variant in
-    `channel`; everything else is invisible (404) to that channel."""
+def storefront_products(*, channel: Channel) -> QuerySet[ChannelProduct]:
+    """The channel's rows of active products with at least one published listing of an
+    active variant there (each with `.product` and its category joined); every other product
+    is invisible (404) to that channel."""
     return (
-        Product.objects.filter(
-            active=True, pk__in=sellable_listings(channel).values("variant__product_id")
-        )
-        .select_related("category")
-        .order_by("name", "id")
+        ChannelProduct.objects.filter(channel=channel)
+        .select_related("product__category")
+        .order_by("product__name", "product_id")
     )
 
 
-def storefront_product_list(*, channel: Channel, params: Mapping) -> QuerySet[Product]:
+def storefront_product_list(*, channel: Channel, params: Mapping) -> QuerySet[ChannelProduct]:
     """Visible products of `channel` filtered and ordered by the storefront parameters
     (see `StorefrontProductFilter`). Invalid parameters raise `CatalogInvalid` naming them."""
     filterset = StorefrontProductFilter(
@@ -65,27 +73,41 @@ def storefront_product_list(*, channel: Channel, params: Mapping) -> QuerySet[Pr
 
 def storefront_offers_attach(*, channel: Channel, products: Sequence[Product]) -> None:
     """Set `product.offers` (list of `Offer`, by SKU) on each product of a page: one query for
-    the listings, one availability call, whatever the page size."""
-    ids = [product.pk for product in products]
-    listings = (
-        sellable_listings(channel)
-        .filter(variant__product_id__in=ids)
-        .select_related("variant")
-        .order_by("variant__sku")
+    the active variants, one for their published listings in `channel`, one availability
+    call, whatever the page size. Two simple indexed queries rather than one join: the
+    planner was prone to hash-joining every listing of the channel for the latter."""
+    variants = list(
+        Variant.objects.filter(product_id__in=[p.pk for p in products], active=True)
+        .order_by("sku")
+        .values_list("id", "product_id", "sku", "barcode", "name", "options", "weight_grams")
     )
-    listings = list(listings)
+    listings = {
+        row[0]: row[1:]
+        for row in Listing.objects.filter(
+            channel=channel, published=True, variant_id__in=[v[0] for v in variants]
+        ).values_list("variant_id", "price", "compare_at_price", "currency")
+    }
     available = availability_provider().available_to_sell(
-        channel=channel, variant_ids=[listing.variant_id for listing in listings]
+        channel=channel, variant_ids=list(listings)
     )
     offers: dict[int, list[Offer]] = defaultdict(list)
-    for listing in listings:
-        offers[listing.variant.product_id].append(
+    for variant_id, product_id, sku, barcode, name, options, weight in variants:
+        listing = listings.get(variant_id)
+        if listing is None:
+            continue
+        price, compare_at_price, currency = listing
+        offers[product_id].append(
             Offer(
-                variant=listing.variant,
-                price=listing.price,
-                compare_at_price=listing.compare_at_price,
-                currency=listing.currency,
-                available=max(0, int(available.get(listing.variant_id, 0))),
+                variant_id=variant_id,
+                sku=sku,
+                barcode=barcode,
+                name=name,
+                options=options,
+                weight_grams=weight,
+                price=price,
+                compare_at_price=compare_at_price,
+                currency=currency,
+                available=max(0, int(available.get(variant_id, 0))),
             )
         )
     for product in products:
@@ -95,9 +117,12 @@ def storefront_offers_attach(*, channel: Channel, products: Sequence[Product]) -
 def storefront_product_get(*, channel: Channel, product_id: int) -> Product:
     """One product as `channel` shows it, with its offers; `ProductNotFound` when it is not
     visible there (unlisted, unpublished, inactive)."""
-    product = storefront_products(channel=channel).filter(pk=product_id).first()
-    if product is None:
+    if not 0 < product_id <= MAX_ID:  # SQLite raises on integers past 64 bits
         raise ProductNotFound(field="id")
+    row = storefront_products(channel=channel).filter(product_id=product_id).first()
+    if row is None:
+        raise ProductNotFound(field="id")
+    product = row.product
     storefront_offers_attach(channel=channel, products=[product])
     return product
 

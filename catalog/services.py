@@ -1,8 +1,10 @@
 """State changes of the catalog: categories, products, variants, listings and bulk pricing.
 
-Every write of catalog data (API, admin, CSV import) goes through these functions, so the
-invariants hold whatever the entry point: a listing is priced in its channel's currency with
-that currency's precision, SKUs and barcodes are unique, category paths match the tree.
+The API, CSV import and admin actions write through these functions, and the admin's forms
+validate with the same rules (`catalog.validation`), so the invariants hold whatever the entry
+point: a listing is priced in its channel's currency with that currency's precision, SKUs and
+barcodes are unique, category paths match the tree, and the storefront's derived
+`ChannelProduct` rows follow every change in the same transaction.
 """
 
 import hashlib
@@ -12,14 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Value
+from django.db.models import Count, Max, Min, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog import money
 from catalog.errors import CatalogConflict, CatalogInvalid, StalePreview
-from catalog.models import Category, Listing, Product, Variant
+from catalog.models import Category, ChannelProduct, Listing, Product, Variant
 from catalog.validation import (
     clean_attributes,
     clean_barcode,
@@ -143,6 +145,62 @@ def category_ensure_path(*, slugs: Sequence[str]) -> Category:
     return parent
 
 
+# --- the storefront's per-channel product rows ---------------------------------------------
+
+REFRESH_CHUNK = 1000
+
+
+def channel_products_refresh(*, product_ids: Iterable[int]) -> None:
+    """Re-derive the `ChannelProduct` rows of these products from their listings.
+
+    Every service that changes a listing, a variant's or a product's active flag calls this
+    in its own transaction, so the storefront never shows a product its listings do not
+    support. The products are locked (primary-key order) first so two transactions refreshing
+    the same product take turns instead of racing on the (channel, product) unique key."""
+    ids = sorted(set(product_ids))
+    with transaction.atomic():
+        for start in range(0, len(ids), REFRESH_CHUNK):
+            chunk = ids[start : start + REFRESH_CHUNK]
+            list(
+                Product.objects.filter(pk__in=chunk)
+                .order_by("pk")
+                .select_for_update(of=("self",))
+                .values_list("pk", flat=True)
+            )
+            rows = (
+                Listing.objects.filter(
+                    variant__product_id__in=chunk,
+                    variant__product__active=True,
+                    variant__active=True,
+                    published=True,
+                )
+                .values("channel_id", "variant__product_id")
+                .annotate(lo=Min("price"), hi=Max("price"), n=Count("id"))
+                .order_by()
+            )
+            fresh = [
+                ChannelProduct(
+                    channel_id=row["channel_id"],
+                    product_id=row["variant__product_id"],
+                    price_from=row["lo"],
+                    price_to=row["hi"],
+                    variant_count=row["n"],
+                )
+                for row in rows
+            ]
+            ChannelProduct.objects.filter(product_id__in=chunk).delete()
+            ChannelProduct.objects.bulk_create(fresh, batch_size=2000)
+
+
+@transaction.atomic
+def channel_products_rebuild() -> int:
+    """Rebuild every `ChannelProduct` row from the listings (after bulk loads done outside
+    the services, or to repair). Returns the number of rows."""
+    ChannelProduct.objects.all().delete()
+    channel_products_refresh(product_ids=Product.objects.values_list("pk", flat=True))
+    return ChannelProduct.objects.count()
+
+
 # --- products and variants ----------------------------------------------------------------
 
 
@@ -227,6 +285,8 @@ def product_update(
     for key, value in changes.items():
         setattr(product, key, value)
     _save_unique(product, update_fields=[*changes, "updated_at"])
+    if "active" in changes:
+        channel_products_refresh(product_ids=[product.pk])
     return product
 
 
@@ -316,6 +376,8 @@ def variant_update(
     for key, value in changes.items():
         setattr(variant, key, value)
     _save_unique(variant, update_fields=list(changes))
+    if "active" in changes:
+        channel_products_refresh(product_ids=[variant.product_id])
     return variant
 
 
@@ -357,6 +419,7 @@ def listing_upsert(
         unique_fields=["variant", "channel"],
         update_fields=["price", "compare_at_price", "currency", "published", "updated_at"],
     )
+    channel_products_refresh(product_ids=[variant.product_id])
     listing = Listing.objects.select_related("variant", "channel").get(
         variant=variant, channel=channel
     )
@@ -391,6 +454,7 @@ def listing_update(
     if published is not UNSET:
         listing.published = bool(published)
     listing.save(update_fields=["price", "compare_at_price", "currency", "published", "updated_at"])
+    channel_products_refresh(product_ids=[listing.variant.product_id])
     return listing
 
 
@@ -408,8 +472,9 @@ def listings_bulk_upsert(*, channel: Channel, rows: Sequence[dict]) -> BulkUpser
     Each row: `sku`, `price`, optional `compare_at_price`, `published`, `currency`. Every row
     is validated first; if any fails, nothing is written and `CatalogInvalid` lists every bad
     row as `rows.<index>.<field>`. Existing listings are locked in primary-key order, then one
-    INSERT ... ON CONFLICT DO UPDATE writes all rows, so concurrent upserts of the same SKUs
-    neither deadlock nor fail on the unique (variant, channel) constraint.
+    INSERT ... ON CONFLICT DO UPDATE writes all rows in variant order, so concurrent upserts of
+    the same SKUs neither deadlock nor fail on the unique (variant, channel) constraint; the
+    products are then locked (pk order) to refresh their storefront rows.
     """
     errors: list[dict[str, str]] = []
     skus = [str(row.get("sku") or "").strip() for row in rows]
@@ -477,6 +542,9 @@ def listings_bulk_upsert(*, channel: Channel, rows: Sequence[dict]) -> BulkUpser
         )
         for variant, price, compare_at, published in cleaned
     ]
+    # New rows are inserted in variant order too: two requests inserting the same new
+    # listings in different orders would each wait on the other's uncommitted row.
+    listings.sort(key=lambda listing: listing.variant_id)
     Listing.objects.bulk_create(
         listings,
         update_conflicts=True,
@@ -484,6 +552,7 @@ def listings_bulk_upsert(*, channel: Channel, rows: Sequence[dict]) -> BulkUpser
         update_fields=["price", "compare_at_price", "currency", "published", "updated_at"],
         batch_size=500,
     )
+    channel_products_refresh(product_ids=[v.product_id for v, *_ in cleaned])
     created = sum(1 for v in variant_ids if v not in existing)
     return BulkUpsertResult(
         created=created, updated=len(variant_ids) - created, skus=[v.sku for v, *_ in cleaned]
@@ -500,15 +569,14 @@ class PublishResult:
 def listings_set_published(
     *, channel: Channel, product_ids: Iterable[int], published: bool
 ) -> PublishResult:
-    """Publish or unpublish every listing of the given products in `channel` with one
-    conditional UPDATE. Variants without a listing there cannot be published (they have no
-    price in that channel); their SKUs are returned so staff can price them."""
+    """Publish or unpublish every listing of the given products in `channel`. Variants
+    without a listing there cannot be published (they have no price in that channel); their
+    SKUs are returned so staff can price them. Locks as `listings_publish`."""
     product_ids = list(product_ids)
-    changed = (
-        Listing.objects.filter(channel=channel, variant__product_id__in=product_ids)
-        .exclude(published=published)
-        .update(published=published, updated_at=timezone.now())
-    )
+    listing_ids = Listing.objects.filter(
+        channel=channel, variant__product_id__in=product_ids
+    ).values_list("pk", flat=True)
+    changed = listings_publish(listing_ids=listing_ids, published=published)
     without = []
     if published:
         without = list(
@@ -518,6 +586,26 @@ def listings_set_published(
             .values_list("sku", flat=True)
         )
     return PublishResult(changed=changed, without_listing=without)
+
+
+@transaction.atomic
+def listings_publish(*, listing_ids: Iterable[int], published: bool) -> int:
+    """Set the published flag of these listings; return how many changed. The listings are
+    locked in primary-key order (as every multi-listing write here) before one conditional
+    UPDATE, then their products' storefront rows are refreshed."""
+    locked = list(
+        Listing.objects.filter(pk__in=list(listing_ids))
+        .order_by("pk")
+        .select_for_update(of=("self",))
+        .values_list("pk", "variant__product_id")
+    )
+    changed = (
+        Listing.objects.filter(pk__in=[pk for pk, _ in locked])
+        .exclude(published=published)
+        .update(published=published, updated_at=timezone.now())
+    )
+    channel_products_refresh(product_ids=[product_id for _, product_id in locked])
+    return changed
 
 
 # --- bulk price change --------------------------------------------------------------------
@@ -651,4 +739,5 @@ def listing_price_change_apply(
     Listing.objects.bulk_update(
         listings, ["price", "compare_at_price", "updated_at"], batch_size=500
     )
+    channel_products_refresh(product_ids=[listing.variant.product_id for listing in listings])
     return len(listings)

@@ -5,6 +5,7 @@ from decimal import Decimal
 import factory
 
 from catalog.models import Category, Listing, Product, Variant
+from catalog.services import channel_products_refresh
 from tests.omni.factories import ChannelFactory
 
 
@@ -46,3 +47,11 @@ class ListingFactory(factory.django.DjangoModelFactory):
     published = True
     price = Decimal("10.00")
     currency = factory.LazyAttribute(lambda o: o.channel.currency)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Listings written outside the services must refresh the storefront's derived rows,
+        # as the services do, or the product would not show in the channel.
+        listing = super()._create(model_class, *args, **kwargs)
+        channel_products_refresh(product_ids=[listing.variant.product_id])
+        return listing

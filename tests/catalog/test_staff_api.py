@@ -241,3 +241,38 @@ def test_bulk_upsert_refuses_another_currency(make_channel, staff_client):
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "rows.0.currency"
     assert not Listing.objects.exists()
+
+
+def test_categories_are_created_and_moved_with_their_paths(staff_client):
+    client = staff_client("add_category", "change_category", "view_category")
+    root = client.post("/api/v1/catalog/categories/", {"name": "Home"}, format="json").json()
+    child = client.post(
+        "/api/v1/catalog/categories/", {"name": "Kitchen", "parent": root["id"]}, format="json"
+    ).json()
+    assert child["path"] == "home/kitchen/"
+    other = client.post("/api/v1/catalog/categories/", {"name": "Sale"}, format="json").json()
+    moved = client.patch(
+        f"/api/v1/catalog/categories/{child['id']}/", {"parent": other["id"]}, format="json"
+    )
+    assert moved.status_code == 200
+    assert moved.json()["path"] == "sale/kitchen/"
+    cycle = client.patch(
+        f"/api/v1/catalog/categories/{other['id']}/", {"parent": child["id"]}, format="json"
+    )
+    assert cycle.status_code == 400
+    assert cycle.json()["errors"][0] == {
+        "field": "parent",
+        "code": "category_cycle",
+        "message": "A category cannot move under itself or its descendants.",
+    }
+
+
+def test_out_of_range_ids_are_4xx_not_database_errors(admin_client_api, channel):
+    assert admin_client_api.get(f"{PRODUCTS}{2**64}/").status_code == 404
+    response = admin_client_api.post(
+        LISTINGS, {"variant": 2**64, "channel": "web", "price": "1.00"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "variant"
+    response = admin_client_api.post(VARIANTS, {"product": 2**64, "sku": "HUGE-1"}, format="json")
+    assert response.status_code == 400

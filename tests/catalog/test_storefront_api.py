@@ -5,7 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.models import Listing
+from catalog import filters
+from catalog.models import Listing, Variant
+from catalog.services import channel_products_refresh
 from tests.catalog.factories import (
     CategoryFactory,
     ListingFactory,
@@ -273,6 +275,18 @@ def test_search_covers_name_description_and_sku(channel, key_client):
     assert ids(client.get(URL, {"search": "linen shirt"})) == [by_name.product_id]
 
 
+def test_search_by_sku_works_past_the_literal_id_limit(channel, key_client, monkeypatch):
+    # Many SKU matches switch from literal ids to a subquery; the result is the same.
+    monkeypatch.setattr(filters, "MAX_LITERAL_IDS", 1)
+    a = listed(channel, sku="ZED-1")
+    b = listed(channel, sku="ZED-2")
+    listed(channel, sku="OTHER-1")
+    assert set(ids(key_client(channel).get(URL, {"search": "zed"}))) == {
+        a.product_id,
+        b.product_id,
+    }
+
+
 def test_ordering_by_price_name_and_newest(channel, key_client):
     b = listed(channel, price="30.00", product=ProductFactory(name="Bravo"))
     a = listed(channel, price="20.00", product=ProductFactory(name="Alpha"))
@@ -309,10 +323,18 @@ def test_price_ordering_uses_the_cheapest_sellable_variant(channel, key_client):
 
 def make_catalog(channel, products: int, variants_per_product: int = 3) -> None:
     category = CategoryFactory()
-    for _ in range(products):
-        product = ProductFactory(category=category)
-        for _ in range(variants_per_product):
-            listed(channel, product=product)
+    made = ProductFactory.create_batch(products, category=category)
+    variants = [
+        VariantFactory.build(product=product)
+        for product in made
+        for _ in range(variants_per_product)
+    ]
+    Variant.objects.bulk_create(variants)
+    Listing.objects.bulk_create(
+        Listing(variant=v, channel=channel, price=Decimal("10.00"), currency="USD")
+        for v in variants
+    )
+    channel_products_refresh(product_ids=[p.pk for p in made])
 
 
 @pytest.mark.parametrize("page_size", [1, 100])
@@ -321,8 +343,9 @@ def test_list_runs_a_fixed_number_of_queries(
 ):
     make_catalog(channel, 100)
     client = key_client(channel)
-    # api key lookup, last-used touch, COUNT, page of products, page's listings+variants
-    with django_assert_num_queries(5):
+    # api key lookup, last-used touch, COUNT, page (products + categories), the page's
+    # variants, their listings in the channel; the fake stock provider queries nothing.
+    with django_assert_num_queries(6):
         response = client.get(URL, {"page_size": page_size, "ordering": "price", "brand": "Acme"})
     body = response.json()
     assert body["count"] == 100
@@ -345,3 +368,10 @@ def test_listing_currency_shown_is_the_channels(channel, key_client):
     assert Listing.objects.get(variant=variant).currency == "USD"
     body = key_client(channel).get(URL).json()["results"][0]
     assert body["currency"] == "USD" and body["variants"][0]["currency"] == "USD"
+
+
+def test_out_of_range_ids_are_404_or_empty_not_errors(channel, key_client):
+    listed(channel)
+    client = key_client(channel)
+    assert client.get(f"{URL}{2**64}/").status_code == 404
+    assert ids(client.get(URL, {"category": "9" * 30})) == []
