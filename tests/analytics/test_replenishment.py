@@ -109,3 +109,70 @@ def test_rebuild_replaces_open_but_keeps_history(world):
     assert ReplenishmentSuggestion.objects.filter(status=SuggestionStatus.DISMISSED).count() == 1
     with pytest.raises(SuggestionNotOpen):
         suggestion_dismiss(suggestion_id=first.id)
+
+
+def _transfer_suggestion(world):
+    v1, l1, l2 = world["v1"], world["l1"], world["l2"]
+    Stock.objects.create(variant=v1, location=l1, on_hand=5)
+    Stock.objects.create(variant=v1, location=l2, on_hand=40)
+    _forecast(v1, l1, 2.0)
+    suggestions_rebuild(today=TODAY, policy=POLICY)
+    return ReplenishmentSuggestion.objects.get()
+
+
+@pytest.fixture
+def replenisher(db, django_user_model):
+    from django.contrib.auth.models import Permission
+    from rest_framework.test import APIClient
+
+    user = django_user_model.objects.create_user("planner", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_kpis", "manage_replenishment"])
+    )
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_suggestion_becomes_a_draft_transfer_once(world, replenisher):
+    from inventory.models import Transfer
+
+    suggestion = _transfer_suggestion(world)
+    url = f"/api/v1/analytics/replenishment/{suggestion.id}/transfer/"
+    response = replenisher.post(url, {}, format="json")
+    assert response.status_code == 201
+    assert response.json()["status"] == "converted"
+    transfer = Transfer.objects.get()
+    assert (transfer.source_id, transfer.destination_id) == (world["l2"].id, world["l1"].id)
+    assert transfer.status == "draft"
+    assert [(line.variant_id, line.quantity) for line in transfer.lines.all()] == [
+        (world["v1"].id, 9)
+    ]
+    assert response.json()["transfer_reference"] == f"REPL-{suggestion.id}"
+    again = replenisher.post(url, {}, format="json")
+    assert again.status_code == 409
+    assert again.json()["code"] == "suggestion_not_open"
+    assert Transfer.objects.count() == 1
+
+
+def test_purchase_suggestion_needs_a_source_to_become_a_transfer(world, replenisher):
+    v1, l1 = world["v1"], world["l1"]
+    Stock.objects.create(variant=v1, location=l1, on_hand=1, reorder_point=6)
+    suggestions_rebuild(today=TODAY, policy=POLICY)
+    suggestion = ReplenishmentSuggestion.objects.get()
+    url = f"/api/v1/analytics/replenishment/{suggestion.id}/transfer/"
+    response = replenisher.post(url, {}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "source_location"
+    ok = replenisher.post(url, {"source_location": world["l2"].code}, format="json")
+    assert ok.status_code == 201
+
+
+def test_analyst_without_replenishment_permission_cannot_convert(world, kpi_client):
+    suggestion = _transfer_suggestion(world)
+    url = f"/api/v1/analytics/replenishment/{suggestion.id}/transfer/"
+    assert kpi_client.post(url, {}, format="json").status_code == 403
+    listed = kpi_client.get("/api/v1/analytics/replenishment/").json()
+    assert [(s["sku"], s["kind"], s["quantity"]) for s in listed] == [
+        (world["v1"].sku, "transfer", 9)
+    ]
