@@ -188,3 +188,20 @@ def test_a_cancelled_pickup_counts_as_not_collected(world):
     assert kpis["pickups_not_collected"]["value"] == 1
     assert kpis["pickup_collection_rate"]["value"] == Decimal("0.5000")
     assert kpis["orders"]["value"] == 1
+
+
+def test_summary_query_count_does_not_grow_with_the_data(sample, django_assert_num_queries):
+    # per period: sales sums, sessions per channel, orders of the channels sending events
+    # (skipped in February: no events), fulfilment histogram
+    with django_assert_num_queries(7):
+        kpi_summary(period=MARCH)
+    from tests.analytics.factories import order_fact
+
+    for i in range(30):
+        order_fact(order_id=1000 + i, channel=sample["store"], day=date(2026, 3, 1 + i % 7),
+                   lines=[(sample["v2"], sample["l1"], 1, 10, 0)], fulfil_hours=i)  # fmt: skip
+    from analytics.rollups import rollups_rebuild_all
+
+    rollups_rebuild_all()
+    with django_assert_num_queries(7):
+        assert kpi_summary(period=MARCH)["kpis"]["orders"]["value"] == 36
