@@ -1,4 +1,12 @@
-"""Celery tasks of analytics: thin wrappers over the services, each idempotent."""
+"""Celery tasks of analytics: thin wrappers over the services, each idempotent.
+
+For the orders app (which must not import analytics): after a change commits, kick the
+refresh by task name, e.g.
+    transaction.on_commit(lambda: current_app.send_task(
+        "analytics.rollup_refresh_for_orders", args=[[order.pk]]))
+Without that kick the rollups still catch up: `analytics.rollup_refresh_changed` runs every
+5 minutes over orders whose `updated_at` moved, and the nightly rebuild redoes everything.
+"""
 
 from datetime import date
 
