@@ -177,48 +177,18 @@ class EventBatchView(APIView):
         channel = request_channel(request)
         serializer = EventBatchSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        events = serializer.validated_data["events"]
-        skus = {e["sku"] for e in events if e.get("sku")}
-        variants = {
-            sku: (vid, pid)
-            for sku, vid, pid in Variant.objects.filter(sku__in=skus).values_list(
-                "sku", "id", "product_id"
+        inputs = [
+            EventInput(
+                event_id=e["id"],
+                kind=e["type"],
+                session_id=e["session_id"],
+                occurred_at=e["occurred_at"],
+                sku=e.get("sku"),
+                product_id=e.get("product_id"),
+                customer_id=e.get("customer_id"),
             )
-        }
-        product_ids = {e["product_id"] for e in events if e.get("product_id")}
-        known_products = set(
-            Product.objects.filter(id__in=product_ids).values_list("id", flat=True)
-        )
-        inputs = []
-        for index, e in enumerate(events):
-            variant_id = product_id = None
-            if e.get("sku"):
-                if e["sku"] not in variants:
-                    raise InvalidInput(
-                        f"Unknown SKU {e['sku']!r}.",
-                        code="unknown_sku",
-                        field=f"events.{index}.sku",
-                    )
-                variant_id, product_id = variants[e["sku"]]
-            if e.get("product_id"):
-                if e["product_id"] not in known_products:
-                    raise InvalidInput(
-                        f"Unknown product {e['product_id']}.",
-                        code="unknown_product",
-                        field=f"events.{index}.product_id",
-                    )
-                product_id = e["product_id"]
-            inputs.append(
-                EventInput(
-                    event_id=e["id"],
-                    kind=e["type"],
-                    session_id=e["session_id"],
-                    occurred_at=e["occurred_at"],
-                    variant_id=variant_id,
-                    product_id=product_id,
-                    customer_id=e.get("customer_id"),
-                )
-            )
+            for e in serializer.validated_data["events"]
+        ]
         result = events_record(channel=channel, events=inputs)
         return Response(
             {

@@ -25,7 +25,9 @@ from analytics.rollups import (
     rollups_rebuild_all,
     rollups_rebuild_keys,
 )
+from catalog.models import Product, Variant
 from inventory.models import Stock
+from omni.errors import InvalidInput
 from omni.models import Channel
 
 # --- behaviour events -------------------------------------------------------------------------
@@ -37,7 +39,7 @@ class EventInput:
     kind: str
     session_id: str
     occurred_at: datetime
-    variant_id: int | None = None
+    sku: str | None = None
     product_id: int | None = None
     customer_id: int | None = None
 
@@ -63,14 +65,45 @@ def local_day(moment: datetime, tz_name: str) -> date:
 def events_record(*, channel: Channel, events: Sequence[EventInput]) -> EventBatchResult:
     """Store a batch of storefront events; an event id seen before is ignored (idempotent).
 
-    The unique constraint on `event_id` decides, so concurrent redeliveries of one batch
-    insert each event once (INSERT ... ON CONFLICT DO NOTHING). The funnel rollup of the
-    touched days is refreshed by a task after commit. 2 queries.
+    SKUs and product ids must exist (`InvalidInput` naming `events.<n>.sku` or
+    `events.<n>.product_id`, nothing stored). The unique constraint on `event_id` decides,
+    so concurrent redeliveries of one batch insert each event once (INSERT ... ON CONFLICT DO
+    NOTHING). The funnel rollup of the touched days is refreshed by a task after commit.
+    4 queries whatever the batch size.
     """
+    variants = {
+        sku: (variant_id, product_id)
+        for sku, variant_id, product_id in Variant.objects.filter(
+            sku__in={e.sku for e in events if e.sku}
+        ).values_list("sku", "id", "product_id")
+    }
+    known_products = set(
+        Product.objects.filter(id__in={e.product_id for e in events if e.product_id}).values_list(
+            "id", flat=True
+        )
+    )
+    resolved: list[tuple[int | None, int | None]] = []
+    for index, e in enumerate(events):
+        variant_id = product_id = None
+        if e.sku:
+            if e.sku not in variants:
+                raise InvalidInput(
+                    f"Unknown SKU {e.sku!r}.", code="unknown_sku", field=f"events.{index}.sku"
+                )
+            variant_id, product_id = variants[e.sku]
+        if e.product_id:
+            if e.product_id not in known_products:
+                raise InvalidInput(
+                    f"Unknown product {e.product_id}.",
+                    code="unknown_product",
+                    field=f"events.{index}.product_id",
+                )
+            product_id = e.product_id
+        resolved.append((variant_id, product_id))
     ids = [e.event_id for e in events]
     seen = set(BehaviourEvent.objects.filter(event_id__in=ids).values_list("event_id", flat=True))
     rows = []
-    for e in events:
+    for e, (variant_id, product_id) in zip(events, resolved, strict=True):
         rows.append(
             BehaviourEvent(
                 event_id=e.event_id,
@@ -78,8 +111,8 @@ def events_record(*, channel: Channel, events: Sequence[EventInput]) -> EventBat
                 kind=e.kind,
                 session_id=e.session_id,
                 customer_id=e.customer_id,
-                variant_id=e.variant_id,
-                product_id=e.product_id,
+                variant_id=variant_id,
+                product_id=product_id,
                 occurred_at=e.occurred_at,
                 day=local_day(e.occurred_at, channel.timezone),
             )

@@ -119,8 +119,7 @@ def test_concurrent_redeliveries_store_each_event_once(channel, variant):
             kind="product_view",
             session_id=f"s{i}",
             occurred_at=timezone.now(),
-            variant_id=variant.id,
-            product_id=variant.product_id,
+            sku=variant.sku,
         )
         for i in range(50)
     ]
