@@ -154,7 +154,7 @@ def variant_days_rebuild(
 ) -> None:
     """Rewrite VariantLocationDay rows for `days` x `variant_ids` (all rows when both None)."""
     if days is None and variant_ids is None:
-        blocks: list[tuple[str, list]] = [("1=1", [])]
+        blocks: list[tuple[str, list, str, list]] = [("1=1", [], "1=1", [])]
         VariantLocationDay.objects.all().delete()
     else:
         if not days or not variant_ids:
@@ -164,9 +164,18 @@ def variant_days_rebuild(
         for batch in _chunks(sorted(variant_ids), CHUNK - len(day_list)):
             day_sql, day_params = _in("{p}day", day_list)
             var_sql, var_params = _in("{p}variant_id", batch)
-            blocks.append((f"{day_sql} AND {var_sql}", day_params + var_params))
+            # The order facts are filtered by day too, so the join reads them by index
+            # instead of scanning every order (a line's day is its order's day).
+            blocks.append(
+                (
+                    f"{day_sql} AND {var_sql}",
+                    day_params + var_params,
+                    day_sql.replace("{p}", "o."),
+                    day_params,
+                )
+            )
             VariantLocationDay.objects.filter(day__in=day_list, variant_id__in=batch).delete()
-    for where, params in blocks:
+    for where, params, orders_where, orders_params in blocks:
         lines_where = where.replace("{p}", "l.")
         returns_where = where.replace("{p}", "")
         _execute(
@@ -189,7 +198,7 @@ def variant_days_rebuild(
                         THEN l.order_id END) AS returning_orders
                 FROM {_t(OrderLineFact)} l
                 JOIN {_t(OrderFact)} o ON o.order_id = l.order_id
-                WHERE NOT l.cancelled AND {lines_where}
+                WHERE NOT l.cancelled AND {lines_where} AND {orders_where}
                 GROUP BY l.variant_id, l.location_id, l.day
                 UNION ALL
                 SELECT variant_id, MIN(product_id), location_id, day, 0, 0, 0, 0, 0,
@@ -199,7 +208,7 @@ def variant_days_rebuild(
             ) parts
             GROUP BY variant_id, location_id, day
             """,
-            params + params,
+            params + orders_params + params,
         )
 
 
