@@ -299,7 +299,7 @@ class AdjustmentApi(APIView):
         quantity = serializers.IntegerField(help_text="Signed change of on_hand, not 0.")
         note = serializers.CharField(max_length=255, help_text="The reason.")
         reference = serializers.CharField(
-            max_length=120, required=False, allow_blank=True, default=""
+            max_length=120, required=False, default="", allow_blank=True
         )
 
     @extend_schema(request=AdjustmentInput, responses={201: MovementOutput(many=True)})
@@ -329,7 +329,7 @@ class WriteOffApi(APIView):
         quantity = serializers.IntegerField()
         note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
         reference = serializers.CharField(
-            max_length=120, required=False, allow_blank=True, default=""
+            max_length=120, required=False, default="", allow_blank=True
         )
 
     @extend_schema(request=WriteOffInput, responses={201: MovementOutput(many=True)})
@@ -379,7 +379,7 @@ class StockCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     class CountInput(serializers.Serializer):
         location = serializers.CharField()
         reference = serializers.CharField(
-            max_length=120, required=False, allow_blank=True, default=""
+            max_length=120, required=False, default="", allow_blank=True
         )
         note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
         lines = serializers.ListField(child=serializers.DictField(), allow_empty=False)
@@ -447,7 +447,7 @@ class TransferViewSet(
         source = serializers.CharField()
         destination = serializers.CharField()
         reference = serializers.CharField(
-            max_length=120, required=False, allow_blank=True, default=""
+            max_length=120, required=False, default="", allow_blank=True
         )
         note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
         lines = LineInput(many=True, allow_empty=False)

@@ -152,8 +152,15 @@ class Reservation(models.Model):
     kind = models.CharField(
         max_length=10, choices=ReservationKind.choices, default=ReservationKind.ORDER
     )
+    # No database constraint: every checkout would otherwise take a KEY SHARE lock on the one
+    # channel row at commit, and concurrent checkouts of a channel would contend on it.
     channel = models.ForeignKey(
-        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
 
     class Meta:
@@ -172,8 +179,14 @@ class AvailabilityChange(models.Model):
     """Outbox of available-to-sell changes: one row per changed (variant, channel) per
     transaction, written with the change itself and drained by a Celery task after commit."""
 
-    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="+")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    # Transient rows written by every checkout: database foreign keys would make each commit
+    # take KEY SHARE locks on the hot variant and channel rows (deletes still cascade in Django).
+    variant = models.ForeignKey(
+        Variant, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     available = models.IntegerField(help_text="Available-to-sell after the change.")
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)

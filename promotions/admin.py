@@ -16,7 +16,7 @@ from promotions.models import Promotion, PromotionUse, Trigger, Voucher, Voucher
 from promotions.pricing import QuoteLineInput, quote, variant_ids_for_skus
 from promotions.rules import rules_changed
 from promotions.selectors import promotion_report
-from promotions.services import voucher_batch_create
+from promotions.services import voucher_batch_create, voucher_code_normalise
 
 
 class PreviewForm(forms.Form):
@@ -55,6 +55,14 @@ class PreviewForm(forms.Form):
         if customer is None:
             raise forms.ValidationError("No such customer.")
         return customer
+
+
+class ReportForm(forms.Form):
+    channel = forms.ModelChoiceField(
+        queryset=Channel.objects.all(), required=False, to_field_name="code"
+    )
+    since = forms.DateTimeField(required=False, help_text="From (inclusive).")
+    until = forms.DateTimeField(required=False, help_text="To (exclusive).")
 
 
 class BatchForm(forms.Form):
@@ -193,11 +201,14 @@ class PromotionAdmin(admin.ModelAdmin):
     def report_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
+        form = ReportForm(request.GET or None)
+        filters = form.cleaned_data if form.is_valid() else {}
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": "Promotion report",
-            "rows": promotion_report(),
+            "form": form,
+            "rows": promotion_report(**{k: v for k, v in filters.items() if v}),
         }
         return TemplateResponse(request, "admin/promotions/report.html", context)
 
@@ -230,8 +241,28 @@ class PromotionAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/promotions/batch.html", context)
 
 
+class VoucherForm(forms.ModelForm):
+    class Meta:
+        model = Voucher
+        fields = [
+            "promotion",
+            "code",
+            "batch",
+            "active",
+            "valid_from",
+            "valid_until",
+            "usage_limit",
+            "per_customer_limit",
+        ]
+
+    def clean_code(self) -> str:
+        # Normalised before the uniqueness check, so "save5" collides with "SAVE5".
+        return voucher_code_normalise(self.cleaned_data["code"])
+
+
 @admin.register(Voucher)
 class VoucherAdmin(admin.ModelAdmin):
+    form = VoucherForm
     list_display = [
         "code",
         "promotion",
@@ -255,7 +286,6 @@ class VoucherAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
-        obj.code = obj.code.strip().upper()
         super().save_model(request, obj, form, change)
         rules_changed()
 

@@ -1,16 +1,22 @@
-"""Quote API (`POST /api/v1/quotes/`) and the staff per-promotion report."""
+"""Quote API (`POST /api/v1/quotes/`), staff promotions and voucher codes, and the report."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.models import Category, Product, Variant
 from customers.models import Customer
 from omni.errors import InvalidInput, NotFound
+from omni.models import Channel
 from omni.permissions import IsChannelOrStaff, is_channel_request, request_channel
 from promotions import customer_terms
+from promotions.models import Promotion, Voucher
+from promotions.money import quantize
 from promotions.pricing import QuoteLineInput, quote, variant_ids_for_skus
 from promotions.selectors import promotion_report
+from promotions.services import promotion_save, voucher_batch_create, voucher_create
 
 MAX_LINES = 200
 
@@ -37,6 +43,52 @@ class QuoteInput(serializers.Serializer):
     loyalty_points = serializers.IntegerField(min_value=0, required=False, default=0)
 
 
+class QuoteOutput(serializers.Serializer):
+    """The quote as stored on orders (documentation of `Quote.as_dict()`; amounts are strings
+    with the currency's decimals)."""
+
+    class Line(serializers.Serializer):
+        class Discount(serializers.Serializer):
+            source = serializers.ChoiceField(choices=["promotion", "voucher", "loyalty"])
+            promotion_id = serializers.IntegerField(allow_null=True)
+            voucher_code = serializers.CharField(allow_blank=True)
+            name = serializers.CharField()
+            amount = serializers.DecimalField(max_digits=14, decimal_places=3)
+
+        variant_id = serializers.IntegerField()
+        sku = serializers.CharField()
+        quantity = serializers.IntegerField()
+        unit_price = serializers.DecimalField(max_digits=14, decimal_places=3)
+        discounts = Discount(many=True)
+        line_discount = serializers.DecimalField(max_digits=14, decimal_places=3)
+        line_total = serializers.DecimalField(max_digits=14, decimal_places=3)
+        final_unit_price = serializers.DecimalField(max_digits=14, decimal_places=3)
+
+    class Applied(serializers.Serializer):
+        promotion_id = serializers.IntegerField(
+            allow_null=True, help_text="None for the customer's loyalty tier benefit."
+        )
+        name = serializers.CharField()
+        source = serializers.ChoiceField(choices=["promotion", "voucher"])
+        voucher_code = serializers.CharField(allow_blank=True)
+        amount = serializers.DecimalField(max_digits=14, decimal_places=3)
+        free_shipping = serializers.BooleanField()
+
+    channel_id = serializers.IntegerField()
+    currency = serializers.CharField()
+    customer_id = serializers.IntegerField(allow_null=True)
+    lines = Line(many=True)
+    subtotal = serializers.DecimalField(max_digits=14, decimal_places=3)
+    discount_total = serializers.DecimalField(max_digits=14, decimal_places=3)
+    loyalty_points = serializers.IntegerField(help_text="Points used (may be fewer than asked).")
+    loyalty_discount = serializers.DecimalField(max_digits=14, decimal_places=3)
+    total = serializers.DecimalField(max_digits=14, decimal_places=3)
+    free_shipping = serializers.BooleanField()
+    voucher_code = serializers.CharField(allow_null=True)
+    promotions = Applied(many=True)
+    quoted_at = serializers.DateTimeField()
+
+
 class QuoteView(APIView):
     """Price a basket in the caller's channel: per line the listing price, every discount with
     the promotion or voucher that gave it, and totals; the figures an order placed now gets."""
@@ -44,7 +96,7 @@ class QuoteView(APIView):
     permission_classes = [IsChannelOrStaff]
     required_scope = "orders"
 
-    @extend_schema(request=QuoteInput, responses={200: dict})
+    @extend_schema(request=QuoteInput, responses={200: QuoteOutput})
     def post(self, request):
         channel = request_channel(request)
         data = QuoteInput(data=request.data)
@@ -82,17 +134,33 @@ class QuoteView(APIView):
             if customer is None:
                 raise NotFound("No such customer.", code="customer_not_found", field="customer.id")
             return customer
-        return customer_terms.customer_by_email(channel=channel, email=ref["email"])
+        return customer_terms.customer_by_email(email=ref["email"])
+
+
+class ReportFilter(serializers.Serializer):
+    channel = serializers.SlugRelatedField(
+        slug_field="code", queryset=Channel.objects.all(), required=False
+    )
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+
+def _money(amount, currency: str) -> str:
+    """In the currency's precision (a promotion without uses has no currency: "0")."""
+    return f"{quantize(amount, currency):f}" if currency else "0"
 
 
 class PromotionReportView(APIView):
-    """Staff: per promotion, orders that used it, discount given and revenue."""
+    """Staff: per promotion and currency, orders that used it, discount given and revenue;
+    optionally for one channel (`?channel=code`) and a period (`?since=...&until=...`)."""
 
     staff_permissions = ["promotions.view_promotion"]
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(parameters=[ReportFilter], responses={200: dict})
     def get(self, request):
-        rows = promotion_report()
+        params = ReportFilter(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        rows = promotion_report(**params.validated_data)
         return Response(
             {
                 "results": [
@@ -101,12 +169,155 @@ class PromotionReportView(APIView):
                         "name": r.name,
                         "kind": r.kind,
                         "active": r.active,
+                        "currency": r.currency,
                         "uses": r.uses,
-                        "discount": f"{r.discount:f}",
-                        "revenue": f"{r.revenue:f}",
-                        "order_revenue": f"{r.order_revenue:f}",
+                        "discount": _money(r.discount, r.currency),
+                        "revenue": _money(r.revenue, r.currency),
+                        "order_revenue": _money(r.order_revenue, r.currency),
                     }
                     for r in rows
                 ]
             }
         )
+
+
+class PromotionSerializer(serializers.ModelSerializer):
+    channels = serializers.SlugRelatedField(
+        slug_field="code", many=True, required=False, queryset=Channel.objects.all()
+    )
+    products = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Product.objects.all()
+    )
+    variants = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Variant.objects.all()
+    )
+    categories = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Category.objects.all()
+    )
+    brands = serializers.ListField(child=serializers.CharField(max_length=120), required=False)
+    customer_tiers = serializers.ListField(
+        child=serializers.CharField(max_length=32), required=False
+    )
+    customer_segments = serializers.ListField(
+        child=serializers.CharField(max_length=32), required=False
+    )
+
+    class Meta:
+        model = Promotion
+        fields = [
+            "id",
+            "name",
+            "description",
+            "kind",
+            "discount_type",
+            "value",
+            "trigger",
+            "active",
+            "starts_at",
+            "ends_at",
+            "priority",
+            "exclusive",
+            "currency",
+            "min_spend",
+            "buy_quantity",
+            "get_quantity",
+            "bundle_quantity",
+            "bundle_price",
+            "products",
+            "variants",
+            "categories",
+            "brands",
+            "channels",
+            "customer_tiers",
+            "customer_segments",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        # Window and rule checks run in promotion_save (model.clean), one place for all callers.
+        validators: list = []
+
+
+RELATIONS = ("products", "variants", "categories", "channels")
+
+
+class VoucherSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Voucher
+        fields = [
+            "id",
+            "code",
+            "batch",
+            "active",
+            "valid_from",
+            "valid_until",
+            "usage_limit",
+            "per_customer_limit",
+            "times_used",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class VoucherCreateInput(serializers.Serializer):
+    code = serializers.CharField(max_length=64, required=False)
+    prefix = serializers.CharField(max_length=40, required=False)
+    count = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
+    usage_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    per_customer_limit = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    valid_from = serializers.DateTimeField(required=False, allow_null=True)
+    valid_until = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        if ("code" in attrs) == ("prefix" in attrs):
+            raise serializers.ValidationError(
+                "Give either a code, or a prefix and a count for a batch.", code="code_or_prefix"
+            )
+        if "prefix" in attrs and "count" not in attrs:
+            raise serializers.ValidationError({"count": "A batch needs a count."})
+        return attrs
+
+
+class PromotionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Staff: promotions (deactivate with `active: false`; rows are kept for the report), and
+    their voucher codes. Every change goes through promotion_save, which validates the rule and
+    invalidates the channels' cached rules."""
+
+    serializer_class = PromotionSerializer
+    queryset = Promotion.objects.prefetch_related("products", "variants", "categories", "channels")
+    filterset_fields = ["kind", "trigger", "active"]
+
+    def perform_create(self, serializer):
+        serializer.instance = self._save(None, serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = self._save(serializer.instance, serializer.validated_data)
+
+    @staticmethod
+    def _save(promotion, data):
+        fields = {k: v for k, v in data.items() if k not in RELATIONS}
+        relations = {k: data[k] for k in RELATIONS if k in data}
+        return promotion_save(promotion=promotion, fields=fields, **relations)
+
+    @extend_schema(request=VoucherCreateInput, responses={201: VoucherSerializer(many=True)})
+    @action(detail=True, methods=["get", "post"])
+    def vouchers(self, request, pk=None):
+        """GET: the promotion's codes (paginated). POST: one code, or a batch `PREFIX-XXXXXXXX`."""
+        promotion = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(promotion.vouchers.order_by("code"))
+            return self.get_paginated_response(VoucherSerializer(page, many=True).data)
+        data = VoucherCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = dict(data.validated_data)
+        if "code" in params:
+            created = [voucher_create(promotion=promotion, **params)]
+        else:
+            created = voucher_batch_create(promotion=promotion, **params)
+        return Response(VoucherSerializer(created, many=True).data, status=status.HTTP_201_CREATED)

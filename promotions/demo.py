@@ -91,6 +91,26 @@ def load(command) -> None:
     specs += [
         (
             {
+                "name": "Gold and platinum members: extra 5%",
+                "value": D("5"),
+                "priority": -5,
+                "customer_tiers": ["gold", "platinum"],
+            },
+            {},
+        ),
+        (
+            {
+                "name": "We miss you: 15% off (at-risk and hibernating customers)",
+                "value": D("15"),
+                # Runs first so it replaces (not adds to) the sitewide sale for these shoppers.
+                "priority": 20,
+                "exclusive": True,
+                "customer_segments": ["at_risk", "hibernating"],
+            },
+            {},
+        ),
+        (
+            {
                 "name": "Voucher: welcome 15%",
                 "trigger": Trigger.VOUCHER,
                 "value": D("15"),

@@ -5,6 +5,8 @@ How a quote is built
 2. Catalogue stage: catalogue rules, highest priority first, take a percentage or an amount off
    each unit, or set a fixed unit price, on the lines they target. Each rule works on the unit
    price left by the rules before it.
+   Then the customer's loyalty tier benefit (customers' `LoyaltyTier.benefits`:
+   `discount_percent` off each unit, `free_shipping`), on lines no exclusive rule holds.
 3. Basket stage: spend threshold, buy X get Y, bundle price and free shipping rules, highest
    priority first, on the targeted lines' amounts left by everything before them.
    The promotion unlocked by `voucher_code` runs in the stage of its kind, in priority order,
@@ -28,10 +30,11 @@ Hence `subtotal - discount_total - loyalty_discount == total == sum(line_total)`
 """
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils import timezone
@@ -51,7 +54,7 @@ from promotions.errors import (
 )
 from promotions.models import DiscountType, PromotionKind, Trigger, Voucher
 from promotions.money import minor_unit, minor_units, quantize
-from promotions.rules import LineFacts, Rule, channel_rules
+from promotions.rules import LineFacts, Rule, channel_snapshot
 from promotions.selectors import voucher_customer_uses
 
 HUNDRED = Decimal(100)
@@ -87,7 +90,7 @@ class QuoteLine:
 
 @dataclass(frozen=True)
 class AppliedPromotion:
-    promotion_id: int
+    promotion_id: int | None  # None: the customer's tier benefit
     name: str
     source: str
     voucher_code: str
@@ -136,25 +139,36 @@ class _Line:
     quantity: int
     unit_price: Decimal
     unit_net: Decimal  # after catalogue rules
-    discounts: dict[tuple[str, int | None], Discount] = field(default_factory=dict)
+    # (source, promotion id) -> [code, name, amount]; turned into Discounts at the end.
+    discounts: dict[tuple[str, int | None], list] = field(default_factory=dict)
+    discounted: Decimal = Decimal(0)
+    gross: Decimal = Decimal(0)
     touched: bool = False
     locked: bool = False
 
-    @property
-    def discounted(self) -> Decimal:
-        return sum((d.amount for d in self.discounts.values()), Decimal(0))
+    def __post_init__(self) -> None:
+        self.gross = self.unit_price * self.quantity
 
     @property
     def net(self) -> Decimal:
-        return self.unit_price * self.quantity - self.discounted
+        return self.gross - self.discounted
 
     def add(self, rule: Rule | None, source: str, code: str, name: str, amount: Decimal) -> None:
         if amount <= 0:
             return
         key = (source, rule.id if rule else None)
-        previous = self.discounts.get(key)
-        total = amount + (previous.amount if previous else Decimal(0))
-        self.discounts[key] = Discount(source, key[1], code, name, total)
+        entry = self.discounts.get(key)
+        if entry is None:
+            self.discounts[key] = [code, name, amount]
+        else:
+            entry[2] += amount
+        self.discounted += amount
+
+    def discount_list(self) -> tuple[Discount, ...]:
+        return tuple(
+            Discount(source, pid, code, name, amount)
+            for (source, pid), (code, name, amount) in self.discounts.items()
+        )
 
 
 def listing_prices(*, channel: Channel, variant_ids: Sequence[int]) -> dict[int, Listing]:
@@ -246,7 +260,8 @@ def quote(
 
     profile = customer_terms.pricing_profile(customer)
     tier, segments = profile.tier, frozenset(profile.segments)
-    rules = [r for r in channel_rules(channel=channel, at=at) if r.live_at(at)]
+    snapshot = channel_snapshot(channel=channel, at=at)
+    rules = [r for r in snapshot.rules if r.live_at(at)]
     code = (voucher_code or "").strip().upper() or None
     voucher_rule = (
         _voucher_rule(
@@ -261,24 +276,35 @@ def quote(
         if code
         else None
     )
-    # Catalogue stage before basket stage; within each, highest priority first.
-    applicable = sorted(
-        (
-            r
-            for r in rules
-            if (r.trigger == Trigger.AUTOMATIC and r.open_to(tier, segments)) or r is voucher_rule
-        ),
-        key=lambda r: (not r.is_catalogue, -r.priority, r.id),
-    )
-    applied: dict[int, list] = {}  # promotion id -> [rule, amount, free_shipping]
+    # Which rules cover which lines, from the snapshot's index (not every rule x every line).
+    covering: dict[int, list[_Line]] = defaultdict(list)
+    for ln in work:
+        for rule_id in snapshot.rule_ids_for(ln.facts):
+            covering[rule_id].append(ln)
+    # Catalogue stage before basket stage; within each, highest priority first (snapshot order).
+    applicable = [
+        r
+        for r in rules
+        if r.id in covering
+        and ((r.trigger == Trigger.AUTOMATIC and r.open_to(tier, segments)) or r is voucher_rule)
+    ]
+    if voucher_rule is not None and voucher_rule.id not in covering:
+        raise VoucherOutOfScope(
+            "No line of this basket is covered by this voucher.", voucher_code=code
+        )
+    # promotion id (None: the tier benefit) -> [id, name, amount, free_shipping, source, code]
+    applied: dict[int | None, list] = {}
+    benefits = getattr(profile, "tier_benefits", None) or {}
+    tier_pending = bool(tier and benefits)
 
     for rule in applicable:
+        if tier_pending and not rule.is_catalogue:
+            _tier_benefit(tier=tier, benefits=benefits, lines=work, currency=currency, into=applied)
+            tier_pending = False
         source = "voucher" if rule is voucher_rule else "promotion"
         vcode = code if rule is voucher_rule else ""
         eligible = [
-            ln
-            for ln in work
-            if rule.matches(ln.facts) and not ln.locked and not (rule.exclusive and ln.touched)
+            ln for ln in covering[rule.id] if not ln.locked and not (rule.exclusive and ln.touched)
         ]
         if rule is voucher_rule and not eligible:
             raise VoucherOutOfScope(
@@ -295,12 +321,16 @@ def quote(
                 )
             continue
         if rule.kind == PromotionKind.FREE_SHIPPING:
-            applied[rule.id] = [rule, Decimal(0), True, source, vcode]
+            applied[rule.id] = [rule.id, rule.name, Decimal(0), True, source, vcode]
             continue
         given = _apply(rule, eligible, currency, source, vcode)
         if given > 0:
-            entry = applied.setdefault(rule.id, [rule, Decimal(0), False, source, vcode])
-            entry[1] += given
+            entry = applied.setdefault(
+                rule.id, [rule.id, rule.name, Decimal(0), False, source, vcode]
+            )
+            entry[2] += given
+    if tier_pending:
+        _tier_benefit(tier=tier, benefits=benefits, lines=work, currency=currency, into=applied)
 
     loyalty_used, loyalty_discount = _loyalty(
         customer=customer, requested=loyalty_points, lines=work, currency=currency
@@ -317,7 +347,7 @@ def quote(
                 sku=ln.sku,
                 quantity=ln.quantity,
                 unit_price=ln.unit_price,
-                discounts=tuple(ln.discounts.values()),
+                discounts=ln.discount_list(),
                 line_discount=line_discount,
                 line_total=total,
                 final_unit_price=quantize(total / ln.quantity, currency),
@@ -335,18 +365,18 @@ def quote(
         loyalty_points=loyalty_used,
         loyalty_discount=loyalty_discount,
         total=subtotal - all_discounts,
-        free_shipping=any(entry[2] for entry in applied.values()),
+        free_shipping=any(entry[3] for entry in applied.values()),
         voucher_code=code if voucher_rule else None,
         promotions=tuple(
             AppliedPromotion(
-                promotion_id=rule.id,
-                name=rule.name,
+                promotion_id=pid,
+                name=name,
                 source=source,
                 voucher_code=vcode,
                 amount=amount,
                 free_shipping=free,
             )
-            for rule, amount, free, source, vcode in applied.values()
+            for pid, name, amount, free, source, vcode in applied.values()
         ),
         quoted_at=at,
     )
@@ -415,38 +445,58 @@ def _apply(rule: Rule, lines: list[_Line], currency: str, source: str, code: str
         return total
     if rule.kind == PromotionKind.BUY_X_GET_Y:
         group = rule.buy_quantity + rule.get_quantity
-        units = _units(lines)
-        free = (len(units) // group) * rule.get_quantity
-        # The cheapest units are the ones given away (ties: later lines first).
-        for unit_value, ln in sorted(units, key=lambda u: (u[0], -u[1].index))[:free]:
+        free = (sum(ln.quantity for ln in lines) // group) * rule.get_quantity
+        # The cheapest units are the ones given away (ties: later lines first). A line's units
+        # all cost the same, so lines are taken whole or in part, never unit by unit.
+        for unit_value, ln in sorted(_unit_values(lines), key=lambda u: (u[0], -u[1].index)):
+            if free <= 0:
+                break
+            take = min(free, ln.quantity)
+            free -= take
             if rule.discount_type == DiscountType.PERCENT:
                 off = quantize(unit_value * rule.value / HUNDRED, currency)
             else:
-                off = quantize(rule.value, currency)
-            off = min(off, ln.net)
-            if off <= 0:
+                # An amount off one unit never eats into the line's other units.
+                off = min(quantize(rule.value, currency), quantize(unit_value, currency))
+            amount = min(off * take, ln.net)
+            if amount <= 0:
                 continue
-            ln.add(rule, source, code, rule.name, off)
+            ln.add(rule, source, code, rule.name, amount)
             _touch(rule, ln)
-            given += off
+            given += amount
         return given
     if rule.kind == PromotionKind.BUNDLE:
-        size = rule.bundle_quantity
-        # The dearest units form the bundles: the shopper gets the most from the bundle price.
-        units = sorted(_units(lines), key=lambda u: (-u[0], u[1].index))
-        count = len(units) // size
-        for start in range(0, count * size, size):
-            members = units[start : start + size]
-            gross = sum((value for value, _ in members), Decimal(0))
-            total = max(Decimal(0), quantize(gross - rule.bundle_price, currency))
-            shares = allocate(total, [value for value, _ in members], currency)
-            for (_, ln), share in zip(members, shares, strict=True):
-                ln.add(rule, source, code, rule.name, share)
-                if share > 0:
-                    _touch(rule, ln)
-            given += total
-        return given
+        return _bundle(rule, lines, currency, source, code)
     raise ValueError(f"unknown promotion kind {rule.kind!r}")
+
+
+def _tier_benefit(*, tier: str, benefits, lines: list[_Line], currency: str, into: dict) -> None:
+    """The customer's loyalty tier benefits (customers' `LoyaltyTier.benefits`) that pricing
+    understands: `discount_percent` off every unit, after the catalogue rules and on the lines
+    no exclusive promotion holds, and `free_shipping`. Other keys are not pricing's."""
+    name = f"{tier.replace('_', ' ').title()} tier benefit"
+    percent = benefits.get("discount_percent")
+    try:
+        percent = None if isinstance(percent, bool) else Decimal(str(percent))
+    except (InvalidOperation, ValueError):
+        percent = None
+    if percent is not None and percent.is_finite() and 0 < percent <= HUNDRED:
+        given = Decimal(0)
+        for ln in lines:
+            if ln.locked:
+                continue
+            off = quantize(ln.unit_net * percent / HUNDRED, currency)
+            amount = min(off * ln.quantity, ln.net)
+            if amount <= 0:
+                continue
+            ln.unit_net -= off
+            ln.add(None, "promotion", "", name, amount)
+            ln.touched = True
+            given += amount
+        if given > 0:
+            into[None] = [None, name, given, False, "promotion", ""]
+    if benefits.get("free_shipping") is True:
+        into.setdefault(None, [None, name, Decimal(0), False, "promotion", ""])[3] = True
 
 
 def _unit_discount(rule: Rule, unit: Decimal, currency: str) -> Decimal:
@@ -457,9 +507,53 @@ def _unit_discount(rule: Rule, unit: Decimal, currency: str) -> Decimal:
     return max(Decimal(0), unit - quantize(rule.value, currency))
 
 
-def _units(lines: list[_Line]) -> list[tuple[Decimal, _Line]]:
-    """One entry per unit with what that unit still costs (its line's net over its units)."""
-    return [(ln.net / ln.quantity, ln) for ln in lines for _ in range(ln.quantity)]
+def _unit_values(lines: list[_Line]) -> list[tuple[Decimal, _Line]]:
+    """What one unit of each line still costs (its net over its units)."""
+    return [(ln.net / ln.quantity, ln) for ln in lines]
+
+
+def _bundle(rule: Rule, lines: list[_Line], currency: str, source: str, code: str) -> Decimal:
+    """Bundles of `bundle_quantity` units at `bundle_price`, formed from the dearest units down
+    (the shopper gets the most from the price); leftover units pay full price. A bundle's
+    discount is spread over its units by largest remainder. Bundles made of one line's units
+    are all alike and are counted in one step, so huge quantities cost no more to price."""
+    size = rule.bundle_quantity
+    given = Decimal(0)
+    pieces: list[tuple[Decimal, _Line, int]] = []  # the bundle being filled: (value, line, n)
+    filled = 0
+
+    def close(members: list[tuple[Decimal, _Line, int]]) -> Decimal:
+        weights = [value * n for value, _, n in members]
+        total = max(Decimal(0), quantize(sum(weights, Decimal(0)) - rule.bundle_price, currency))
+        for (_, ln, _), share in zip(members, allocate(total, weights, currency), strict=True):
+            ln.add(rule, source, code, rule.name, share)
+            if share > 0:
+                _touch(rule, ln)
+        return total
+
+    for value, ln in sorted(_unit_values(lines), key=lambda u: (-u[0], u[1].index)):
+        left = ln.quantity
+        if pieces:
+            take = min(left, size - filled)
+            pieces.append((value, ln, take))
+            filled += take
+            left -= take
+            if filled == size:
+                given += close(pieces)
+                pieces, filled = [], 0
+        if left >= size:
+            bundles = left // size
+            each = max(Decimal(0), quantize(value * size - rule.bundle_price, currency))
+            amount = min(each * bundles, ln.net)
+            if amount > 0:
+                ln.add(rule, source, code, rule.name, amount)
+                _touch(rule, ln)
+                given += amount
+            left -= bundles * size
+        if left:
+            pieces.append((value, ln, left))
+            filled += left
+    return given
 
 
 def _touch(rule: Rule, line: _Line) -> None:

@@ -6,6 +6,8 @@ promotion of the channel that had not ended (give or take `GRACE`) when the snap
 the window itself is checked at quote time, so a window opening or closing needs no
 invalidation. Any change to promotions or vouchers calls `rules_changed()`, which moves the
 version number the cache keys carry: old snapshots are never read again and expire by TTL.
+Each process also keeps the snapshots it built, and re-reads the shared version at most every
+`VERSION_RECHECK_SECONDS`, so a warm quote costs no cache round trip at all.
 """
 
 import time
@@ -101,34 +103,111 @@ def rules_changed() -> None:
     transaction.on_commit(_bump)
 
 
+# How long a process trusts the version it last read before asking the shared cache again.
+# A change made in this process is seen at once (the bump forgets the local copy); one made
+# in another process within this delay, as if the quote had been made that much earlier.
+VERSION_RECHECK_SECONDS = 1.0
+_local = {"version": None, "read_at": 0.0}
+
+
 def _bump() -> None:
+    forget_local()
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # key missing (first use, or evicted): any fresh value will do
         cache.set(VERSION_KEY, time.time_ns(), None)
 
 
+def forget_local() -> None:
+    """Drop this process's copy of the version and its built snapshots (tests, bumps)."""
+    _local["version"] = None
+    _built.clear()
+
+
 def _version() -> int:
+    now = time.monotonic()
+    if _local["version"] is not None and now - _local["read_at"] < VERSION_RECHECK_SECONDS:
+        return _local["version"]
     version = cache.get(VERSION_KEY)
     if version is None:
         # A value never used before, so snapshots keyed with an evicted version are not reused.
         cache.add(VERSION_KEY, time.time_ns(), None)
         version = cache.get(VERSION_KEY)
+    _local.update(version=version, read_at=now)
     return version
 
 
-def channel_rules(*, channel: Channel, at: datetime) -> tuple[Rule, ...]:
-    """Rules that may apply in `channel` at `at` (window not yet checked), highest priority
-    first. Cached; 4 queries when the snapshot is built, none otherwise."""
+class Snapshot:
+    """A channel's rules in the order quoting applies them (catalogue stage first, then
+    basket; highest priority first; then oldest), indexed by what they target so a line
+    finds its rules without testing every rule."""
+
+    def __init__(self, rules: tuple[Rule, ...]):
+        self.rules = tuple(sorted(rules, key=lambda r: (not r.is_catalogue, -r.priority, r.id)))
+        self.position = {rule.id: n for n, rule in enumerate(self.rules)}
+        self.everything: set[int] = set()
+        self.by_variant: dict[int, set[int]] = defaultdict(set)
+        self.by_product: dict[int, set[int]] = defaultdict(set)
+        self.by_brand: dict[str, set[int]] = defaultdict(set)
+        self.by_category: dict[str, set[int]] = defaultdict(set)
+        for rule in self.rules:
+            if rule.targets_everything:
+                self.everything.add(rule.id)
+            for variant_id in rule.variant_ids:
+                self.by_variant[variant_id].add(rule.id)
+            for product_id in rule.product_ids:
+                self.by_product[product_id].add(rule.id)
+            for brand in rule.brands:
+                self.by_brand[brand].add(rule.id)
+            for path in rule.category_paths:
+                self.by_category[path].add(rule.id)
+
+    def rule_ids_for(self, line: LineFacts) -> set[int]:
+        """Ids of the rules whose targets cover `line` (same answer as `Rule.matches`)."""
+        ids = set(self.everything)
+        ids |= self.by_variant.get(line.variant_id, set())
+        ids |= self.by_product.get(line.product_id, set())
+        if line.brand:
+            ids |= self.by_brand.get(line.brand, set())
+        # Category paths are "a/b/c/": each ancestor prefix ends at a slash.
+        end = line.category_path.find("/")
+        while end != -1:
+            ids |= self.by_category.get(line.category_path[: end + 1], set())
+            end = line.category_path.find("/", end + 1)
+        return ids
+
+
+# Built snapshots per process, keyed by (channel, version): skips unpickling and re-indexing
+# on every quote. Only the current version is looked up; stale entries go as versions move.
+_built: dict[tuple[int, int], Snapshot] = {}
+
+
+def channel_snapshot(*, channel: Channel, at: datetime) -> Snapshot:
+    """The snapshot of `channel`'s rules (windows not yet checked). One cache read when this
+    process has it, a shared-cache read or 4 queries otherwise."""
     now = timezone.now()
     if at < now - GRACE:
-        return load_rules(channel=channel, since=at)
-    key = f"promotions:rules:{channel.pk}:{_version()}"
+        return Snapshot(load_rules(channel=channel, since=at))
+    version = _version()
+    snapshot = _built.get((channel.pk, version))
+    if snapshot is not None:
+        return snapshot
+    key = f"promotions:rules:{channel.pk}:{version}"
     rules = cache.get(key)
     if rules is None:
         rules = load_rules(channel=channel, since=now - GRACE)
         cache.set(key, rules, CACHE_TTL)
-    return rules
+    snapshot = Snapshot(rules)
+    # list() copies the keys in one step, safe while other threads add snapshots.
+    for stale in [k for k in list(_built) if k[0] == channel.pk]:
+        _built.pop(stale, None)
+    _built[(channel.pk, version)] = snapshot
+    return snapshot
+
+
+def channel_rules(*, channel: Channel, at: datetime) -> tuple[Rule, ...]:
+    """Rules that may apply in `channel` at `at` (window not yet checked), in quoting order."""
+    return channel_snapshot(channel=channel, at=at).rules
 
 
 def load_rules(*, channel: Channel, since: datetime) -> tuple[Rule, ...]:

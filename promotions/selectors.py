@@ -1,11 +1,14 @@
 """Read queries over promotions, vouchers and their uses (pricing, admin, report)."""
 
+from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Sum
 
-from promotions.models import Promotion, Voucher, VoucherRedemption
+from omni.models import Channel
+from promotions.models import Promotion, PromotionUse, Voucher, VoucherRedemption
 
 
 def voucher_customer_uses(*, voucher: Voucher, customer) -> int:
@@ -21,38 +24,61 @@ class PromotionReportRow:
     name: str
     kind: str
     active: bool
+    currency: str  # "" for a promotion without uses in the period
     uses: int
     discount: Decimal
     revenue: Decimal
     order_revenue: Decimal
 
 
-def promotion_report(*, promotions: QuerySet[Promotion] | None = None) -> list[PromotionReportRow]:
-    """Per promotion: orders that used it (cancelled ones excluded), discount it gave, net
-    revenue of the lines it discounted and of those whole orders. One query. Amounts add
-    across channels as recorded; a multi-currency business filters by channel first."""
-    kept = Q(uses__cancelled_at__isnull=True)
-    rows = (
-        (promotions if promotions is not None else Promotion.objects.all())
+def promotion_report(
+    *,
+    channel: Channel | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[PromotionReportRow]:
+    """Per promotion and currency: orders that used it (cancelled ones left out), the discount
+    it gave, the net revenue of the lines it discounted and of those whole orders; optionally
+    for one channel and a period [since, until). Promotions without uses get one zero row.
+    Two queries."""
+    uses = PromotionUse.objects.filter(cancelled_at__isnull=True)
+    if channel is not None:
+        uses = uses.filter(channel=channel)
+    if since is not None:
+        uses = uses.filter(created_at__gte=since)
+    if until is not None:
+        uses = uses.filter(created_at__lt=until)
+    totals: dict[int, list[dict]] = defaultdict(list)
+    for row in (
+        uses.values("promotion_id", "currency")
         .annotate(
-            n_uses=Count("uses", filter=kept),
-            discount_sum=Sum("uses__discount", filter=kept),
-            revenue_sum=Sum("uses__revenue", filter=kept),
-            order_sum=Sum("uses__order_total", filter=kept),
+            n=Count("pk"),
+            discount_sum=Sum("discount"),
+            revenue_sum=Sum("revenue"),
+            order_sum=Sum("order_total"),
         )
-        .order_by("-n_uses", "pk")
-    )
+        .order_by("promotion_id", "currency")
+    ):
+        totals[row["promotion_id"]].append(row)
     zero = Decimal(0)
-    return [
-        PromotionReportRow(
-            promotion_id=p.pk,
-            name=p.name,
-            kind=p.kind,
-            active=p.active,
-            uses=p.n_uses,
-            discount=p.discount_sum or zero,
-            revenue=p.revenue_sum or zero,
-            order_revenue=p.order_sum or zero,
-        )
-        for p in rows
-    ]
+    report = []
+    for promotion in Promotion.objects.order_by("pk").only("pk", "name", "kind", "active"):
+        groups = totals.get(promotion.pk) or [
+            {"currency": "", "n": 0, "discount_sum": zero, "revenue_sum": zero, "order_sum": zero}
+        ]
+        for group in groups:
+            report.append(
+                PromotionReportRow(
+                    promotion_id=promotion.pk,
+                    name=promotion.name,
+                    kind=promotion.kind,
+                    active=promotion.active,
+                    currency=group["currency"],
+                    uses=group["n"],
+                    discount=group["discount_sum"],
+                    revenue=group["revenue_sum"],
+                    order_revenue=group["order_sum"],
+                )
+            )
+    report.sort(key=lambda r: (-r.uses, r.promotion_id, r.currency))
+    return report

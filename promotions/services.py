@@ -1,5 +1,19 @@
 """State changes of promotions: creating and editing rules, voucher codes (single and batch),
-redeeming and releasing codes for orders, and recording what each promotion gave an order."""
+redeeming and releasing codes for orders, and recording what each promotion gave an order.
+
+How order placement uses promotions (all inside the order's own transaction; each call is a
+fixed number of queries):
+1. `q = pricing.quote(channel=..., customer=..., lines=..., voucher_code=..., loyalty_points=...)`
+   and store `q.as_dict()` on the order: lines keep `unit_price`, `discounts`, `line_total`.
+   `POST /api/v1/quotes/` returns the same dict, so the storefront shows what the order gets.
+2. if `q.voucher_code`: `voucher_redeem(code=q.voucher_code, channel=..., customer=...,
+   order_reference=order.number)` (raises VoucherExhausted etc. if a racing checkout took the
+   last use; roll the order back).
+3. if `q.loyalty_points`: `customers.services.loyalty_redeem(points=q.loyalty_points, ...)`.
+4. `promotion_uses_record(quote=q, order_reference=order.number, channel=...)` for the report.
+On cancellation: `voucher_release(order_reference=...)` and
+`promotion_uses_cancel(order_reference=...)` (both idempotent).
+"""
 
 import secrets
 from collections.abc import Iterable, Mapping
@@ -275,10 +289,9 @@ def promotion_uses_record(*, quote: Quote, order_reference: str, channel: Channe
     order's transaction, with the quote stored on the order. Idempotent per (promotion,
     order); two queries (the promotions still existing, a bulk insert skipping rows
     recorded already)."""
-    if not quote.promotions:
-        return []
     rows = []
-    for applied in quote.promotions:
+    # Tier benefits (promotion_id None) belong to no promotion row and are not reported here.
+    for applied in (a for a in quote.promotions if a.promotion_id is not None):
         lines = [
             line
             for line in quote.lines
@@ -301,6 +314,8 @@ def promotion_uses_record(*, quote: Quote, order_reference: str, channel: Channe
                 order_total=quote.total,
             )
         )
+    if not rows:
+        return []
     # A promotion deleted since the quote has nothing left to report on.
     existing = set(
         Promotion.objects.filter(pk__in=[r.promotion_id for r in rows]).values_list("pk", flat=True)

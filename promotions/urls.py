@@ -1,10 +1,15 @@
 """Promotions API routes, mounted under /api/v1/."""
 
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from promotions.api import PromotionReportView, QuoteView
+from promotions.api import PromotionReportView, PromotionViewSet, QuoteView
+
+router = SimpleRouter()
+router.register("promotions", PromotionViewSet, basename="promotion")
 
 urlpatterns = [
     path("quotes/", QuoteView.as_view(), name="quote"),
     path("promotions/report/", PromotionReportView.as_view(), name="promotion-report"),
+    *router.urls,
 ]

@@ -17,10 +17,12 @@ from inventory.services.reservations import (
     reservation_commit,
     reservation_move,
     reservation_release,
+    reservations_commit,
     stock_reserve,
 )
 from inventory.services.stock import (
     stock_adjust,
+    stock_flag_for_count,
     stock_receive,
     stock_record_sale,
     stock_return,
@@ -46,8 +48,10 @@ __all__ = [
     "reservation_commit",
     "reservation_move",
     "reservation_release",
+    "reservations_commit",
     "stock_adjust",
     "stock_count_record",
+    "stock_flag_for_count",
     "stock_receive",
     "stock_record_sale",
     "stock_reserve",

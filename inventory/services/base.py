@@ -3,13 +3,13 @@ UPDATE of the counters per call, ledger rows, and the availability outbox."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
-from django.db.models import Case, F, IntegerField, Value, When
-from django.utils import timezone
+from django.db import connection, transaction
 
 from catalog.models import Variant
-from inventory import locks
+from inventory import locks, sql
 from inventory.errors import (
     InsufficientStock,
     InvalidQuantity,
@@ -36,6 +36,18 @@ class StockRequest:
 class StockLine:
     variant_id: int
     quantity: int
+
+
+def checked_atomic():
+    """The transaction of a service that validates everything before its first write.
+
+    Outermost, it is an ordinary `atomic()`. Called inside the caller's transaction it adds no
+    savepoint: a refusal is raised before anything was written, so the caller's transaction is
+    untouched and may go on; a database error aborts the caller's transaction, as it should.
+    This saves two round trips per call on the checkout path."""
+    if connection.in_atomic_block:
+        return nullcontext()
+    return transaction.atomic()
 
 
 # --- validation helpers ---------------------------------------------------------------------
@@ -86,14 +98,6 @@ def ensure_stock_rows(pairs: Iterable[tuple[int, int]]) -> None:
     )
 
 
-def _case(deltas: dict[int, int]) -> Case:
-    return Case(
-        *(When(pk=pk, then=Value(delta)) for pk, delta in deltas.items()),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-
-
 def update_counters(
     *,
     on_hand: dict[int, int] | None = None,
@@ -102,26 +106,17 @@ def update_counters(
 ) -> None:
     """Move the counters of locked stock rows by the given deltas in one UPDATE. The rows are
     locked and the deltas checked by the caller; the CHECK constraints are the backstop."""
-    fields = {}
-    ids: set[int] = set()
-    for name, deltas in (("on_hand", on_hand), ("reserved", reserved), ("incoming", incoming)):
-        deltas = {pk: d for pk, d in (deltas or {}).items() if d}
-        if deltas:
-            fields[name] = F(name) + _case(deltas)
-            ids |= deltas.keys()
-    if not ids:
-        return
-    Stock.objects.filter(pk__in=ids).update(updated_at=timezone.now(), **fields)
+    sql.move_counters(on_hand=on_hand, reserved=reserved, incoming=incoming)
 
 
-def make_movement(stock: Stock, reason: str, quantity: int, reference: str, user, note: str = ""):
+def make_movement(stock, reason: str, quantity: int, reference: str, user, note: str = ""):
     return StockMovement(
         stock_id=stock.pk,
         reason=reason,
         quantity=quantity,
         reference=reference[:120],
         note=note[:255],
-        user=user if getattr(user, "pk", None) else None,
+        user_id=getattr(user, "pk", None),
     )
 
 
@@ -160,14 +155,14 @@ def apply_stock_changes(
         if on_hand[stock.pk] < 0 and stock.available < -on_hand[stock.pk]:
             shortfalls.append(
                 {
-                    "sku": stock.variant.sku,
+                    "sku": stock.sku,
                     "requested": -on_hand[stock.pk],
                     "available": max(0, stock.available),
                 }
             )
         if incoming[stock.pk] < 0 and stock.incoming < -incoming[stock.pk]:
             raise InvalidQuantity(
-                f"{stock.variant.sku}: only {stock.incoming} in transit.", field="quantity"
+                f"{stock.sku}: only {stock.incoming} in transit.", field="quantity"
             )
     if shortfalls:
         raise InsufficientStock(shortfalls)
@@ -179,7 +174,7 @@ def apply_stock_changes(
         for c in changes
         if c.on_hand
     ]
-    StockMovement.objects.bulk_create(movements)
+    sql.insert_movements(movements)
     availability: dict[tuple[int, int], int] = defaultdict(int)
     for c in changes:
         availability[(c.variant_id, c.location_id)] += c.on_hand

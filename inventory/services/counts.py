@@ -5,8 +5,9 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from inventory import sql
 from inventory.errors import CountBelowReserved, InvalidQuantity
-from inventory.models import MovementReason, Stock, StockCount, StockCountLine, StockMovement
+from inventory.models import MovementReason, Stock, StockCount, StockCountLine
 from inventory.services.base import (
     locations_by_id,
     lock_rows,
@@ -66,9 +67,9 @@ def stock_count_record(
             stock = rows[(line.variant_id, location_id)]
             if line.counted < stock.reserved:
                 raise CountBelowReserved(
-                    f"{stock.variant.sku}: counted {line.counted} but {stock.reserved} are "
+                    f"{stock.sku}: counted {line.counted} but {stock.reserved} are "
                     "reserved here; move or release those reservations first.",
-                    sku=stock.variant.sku,
+                    sku=stock.sku,
                     counted=line.counted,
                     reserved=stock.reserved,
                 )
@@ -92,6 +93,6 @@ def stock_count_record(
             needs_count=False
         )
         StockCountLine.objects.bulk_create(count_lines)
-        StockMovement.objects.bulk_create(movements)
+        sql.insert_movements(movements)
         record_availability_changes(availability)
         return count

@@ -1,6 +1,6 @@
 """Outbox of available-to-sell changes: written with each change, drained after commit."""
 
-from collections import defaultdict
+import time
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -11,80 +11,121 @@ from inventory.models import (
     Stock,
     StockLocation,
 )
-from inventory.selectors import apply_channel_rule
 from omni.models import Channel
+
+# Each process schedules a drain at most once per window, delayed past the window's end, so
+# that drain sees every change this process committed while it skipped kicking.
+KICK_WINDOW_SECONDS = 1.0
+_last_kick = [float("-inf")]
 
 
 def _kick_outbox_drain() -> None:
+    """Runs after commit. Publishing a Celery message per checkout would cost more than the
+    checkout, so a process kicks at most once per window with a countdown beyond it: a change
+    whose hook skipped the kick committed before the drain already scheduled will run. Without
+    a broker (eager mode) the drain simply runs now."""
     from inventory.tasks import availability_outbox_drain_task
+    from omni.celery import app
 
-    availability_outbox_drain_task.delay()
+    if app.conf.task_always_eager:
+        availability_outbox_drain_task.delay()
+        return
+    now = time.monotonic()
+    if now - _last_kick[0] < KICK_WINDOW_SECONDS:
+        return
+    _last_kick[0] = now
+    availability_outbox_drain_task.apply_async(countdown=KICK_WINDOW_SECONDS + 1)
 
 
-def _schedule_drain() -> None:
-    # One kick per outermost transaction is enough: the task drains everything pending.
+def schedule_drain() -> None:
+    # One hook per outermost transaction is enough: the task drains everything pending.
     pending = getattr(connection, "run_on_commit", [])
     if any(entry[1] is _kick_outbox_drain for entry in pending):
         return
-    transaction.on_commit(_kick_outbox_drain)
+    # Robust: the change is committed whatever happens to the kick (the beat schedule drains
+    # the outbox anyway), so a broker hiccup must not turn a successful checkout into an error.
+    transaction.on_commit(_kick_outbox_drain, robust=True)
+
+
+def _rule_sql(pool: str) -> str:
+    """The channel availability rule (`selectors.apply_channel_rule`) as portable SQL over the
+    joined channel `c`: share of the pool rounded down, less the buffer, capped, floored at 0.
+    Pools are never negative, so integer division truncating equals flooring."""
+    shown = f"(({pool}) * c.availability_share / 100 - c.safety_stock)"
+    capped = (
+        f"(CASE WHEN c.availability_cap IS NOT NULL AND c.availability_cap < {shown} "
+        f"THEN c.availability_cap ELSE {shown} END)"
+    )
+    return f"(CASE WHEN {capped} < 0 THEN 0 ELSE {capped} END)"
+
+
+def availability_changes_statement(
+    deltas: dict[tuple[int, int], int],
+) -> tuple[str, list] | None:
+    """The outbox INSERT of `record_availability_changes` as (sql, params), for callers that
+    run it inside another statement; they call `schedule_drain()` themselves."""
+    deltas = {key: d for key, d in deltas.items() if d}
+    if not deltas:
+        return None
+    return _statement(deltas)
 
 
 def record_availability_changes(deltas: dict[tuple[int, int], int]) -> int:
     """Write one outbox row per (variant, channel) whose available-to-sell changed.
 
     `deltas` maps (variant_id, location_id) to the change of `available` already applied in
-    this transaction. Every active channel selling from a touched active location is examined;
-    its before/after available-to-sell is computed from the stock as it is now, less the deltas.
-    Two queries (one read, one insert) whatever the number of rows; returns rows written."""
+    this transaction. Every active channel selling from a touched active location is examined:
+    its available-to-sell now and before the deltas are computed in the database and a row is
+    inserted where they differ. One statement whatever the number of rows; returns rows written.
+    """
     deltas = {key: d for key, d in deltas.items() if d}
     if not deltas:
         return 0
+    sql, params = _statement(deltas)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        written = cursor.rowcount
+    if written:
+        schedule_drain()
+    return written
+
+
+def _statement(deltas: dict[tuple[int, int], int]) -> tuple[str, list]:
     variant_ids = sorted({v for v, _ in deltas})
     location_ids = sorted({loc for _, loc in deltas})
+    # A VALUES list (columns column1..3 in both databases) has no term limit, unlike UNION ALL
+    # on SQLite.
+    delta_rows = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(deltas))
     cl = ChannelLocation._meta.db_table
+    after = _rule_sql("SUM(s.on_hand - s.reserved)")
+    before = _rule_sql("SUM(s.on_hand - s.reserved - COALESCE(d.column3, 0))")
     sql = f"""
-        SELECT cl.channel_id, c.safety_stock, c.availability_cap, c.availability_share,
-               s.variant_id, s.location_id, s.on_hand - s.reserved
-        FROM {cl} cl
-        JOIN {StockLocation._meta.db_table} l ON l.id = cl.location_id
-        JOIN {Channel._meta.db_table} c ON c.id = cl.channel_id
-        JOIN {Stock._meta.db_table} s ON s.location_id = cl.location_id
-        WHERE l.active = %s AND c.active = %s
-          AND s.variant_id IN ({", ".join(["%s"] * len(variant_ids))})
-          AND cl.channel_id IN (
-              SELECT cl2.channel_id FROM {cl} cl2
-              WHERE cl2.location_id IN ({", ".join(["%s"] * len(location_ids))}))
+        INSERT INTO {AvailabilityChange._meta.db_table}
+            (variant_id, channel_id, available, created_at)
+        SELECT variant_id, channel_id, after_ats, %s FROM (
+            SELECT s.variant_id AS variant_id, cl.channel_id AS channel_id,
+                   {after} AS after_ats, {before} AS before_ats
+            FROM {cl} cl
+            JOIN {StockLocation._meta.db_table} l ON l.id = cl.location_id
+            JOIN {Channel._meta.db_table} c ON c.id = cl.channel_id
+            JOIN {Stock._meta.db_table} s ON s.location_id = cl.location_id
+            LEFT JOIN ({delta_rows}) d
+                ON d.column1 = s.variant_id AND d.column2 = s.location_id
+            WHERE l.active = %s AND c.active = %s
+              AND s.variant_id IN ({", ".join(["%s"] * len(variant_ids))})
+              AND cl.channel_id IN (
+                  SELECT cl2.channel_id FROM {cl} cl2
+                  WHERE cl2.location_id IN ({", ".join(["%s"] * len(location_ids))}))
+            GROUP BY s.variant_id, cl.channel_id,
+                     c.availability_share, c.safety_stock, c.availability_cap
+        ) changed
+        WHERE after_ats <> before_ats
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [True, True, *variant_ids, *location_ids])
-        rows = cursor.fetchall()
-    rules: dict[int, tuple[int, int | None, int]] = {}
-    after: dict[tuple[int, int], int] = defaultdict(int)
-    before: dict[tuple[int, int], int] = defaultdict(int)
-    for channel_id, safety, cap, share, variant_id, location_id, available in rows:
-        rules[channel_id] = (safety, cap, share)
-        after[(channel_id, variant_id)] += available
-        before[(channel_id, variant_id)] += available - deltas.get((variant_id, location_id), 0)
-    changes = []
-    for (channel_id, variant_id), pool in sorted(after.items()):
-        safety, cap, share = rules[channel_id]
-        new = apply_channel_rule(
-            pool=pool, safety_stock=safety, availability_cap=cap, availability_share=share
-        )
-        old = apply_channel_rule(
-            pool=before[(channel_id, variant_id)],
-            safety_stock=safety,
-            availability_cap=cap,
-            availability_share=share,
-        )
-        if new != old:
-            changes.append(
-                AvailabilityChange(variant_id=variant_id, channel_id=channel_id, available=new)
-            )
-    if changes:
-        AvailabilityChange.objects.bulk_create(changes)
-        _schedule_drain()
-    return len(changes)
+    params = [connection.ops.adapt_datetimefield_value(timezone.now())]
+    for (variant_id, location_id), delta in sorted(deltas.items()):
+        params += [variant_id, location_id, delta]
+    params += [True, True, *variant_ids, *location_ids]
+    return sql, params
 
 
 def availability_outbox_drain(*, batch_size: int = 500) -> int:

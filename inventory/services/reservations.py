@@ -4,11 +4,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
-from inventory import locks
+from inventory import locks, sql
 from inventory.errors import (
     InsufficientStock,
     InvalidQuantity,
@@ -27,15 +26,19 @@ from inventory.models import (
 from inventory.selectors import channel_rule
 from inventory.services.base import (
     StockRequest,
+    checked_atomic,
     ensure_stock_rows,
     locations_by_id,
     lock_rows,
-    make_movement,
     require_positive,
     update_counters,
     variants_by_id,
 )
-from inventory.services.outbox import record_availability_changes
+from inventory.services.outbox import (
+    availability_changes_statement,
+    record_availability_changes,
+    schedule_drain,
+)
 from omni.models import Channel
 
 # --- reservations -----------------------------------------------------------------------------
@@ -73,58 +76,96 @@ def stock_reserve(
     request stays within its available-to-sell (the channel rule applied to the pooled
     `available` of its active locations) at this moment. Locks the stock rows of the requested
     variants over all of the channel's active locations in pk order, so two checkouts of the
-    same SKU queue and multi-line orders cannot deadlock. Raises InsufficientStock (naming SKU,
-    requested and available) reserving nothing. Fixed number of queries."""
+    same SKU queue and multi-line orders cannot deadlock.
+
+    When the channel's rule is the identity (no buffer, cap or share) the pool cannot bind
+    tighter than the locations, so only the requested rows are locked, by the conditional
+    UPDATE itself (`... WHERE on_hand - reserved >= q`, rows locked in pk order by its
+    sub-select). Raises InsufficientStock (naming SKU, requested and available) leaving nothing
+    applied, so a caller's transaction may continue. A fixed number of queries whatever the
+    number of requests: on PostgreSQL two (identity rule) or three, elsewhere one more."""
     if not requests:
         return []
     for index, request in enumerate(requests):
         require_positive(request.quantity, field=f"lines.{index}.quantity")
-    with transaction.atomic():
-        rows = locks.channel_stocks_for_update(
-            channel=channel, variant_ids={r.variant_id for r in requests}
-        )
-        by_key = {(s.variant_id, s.location_id): s for s in rows}
-        pool: dict[int, int] = defaultdict(int)
-        for stock in rows:
-            pool[stock.variant_id] += stock.available
-        wanted: dict[tuple[int, int], int] = defaultdict(int)
-        for request in requests:
-            wanted[(request.variant_id, request.location_id)] += request.quantity
-        if any(key not in by_key for key in wanted):
-            _explain_missing(channel, wanted, by_key)
-        per_variant: dict[int, dict[int, int]] = defaultdict(dict)
-        for (variant_id, location_id), quantity in wanted.items():
-            per_variant[variant_id][location_id] = quantity
-        shortfalls = []
-        for variant_id, at in sorted(per_variant.items()):
-            ats = channel_rule(channel, pool[variant_id])
-            requested = sum(at.values())
-            can_give = sum(
-                min(q, max(0, by_key[(variant_id, loc)].available)) for loc, q in at.items()
+    wanted: dict[tuple[int, int], int] = defaultdict(int)
+    for request in requests:
+        wanted[(request.variant_id, request.location_id)] += request.quantity
+    identity_rule = (
+        channel.safety_stock == 0
+        and channel.availability_cap is None
+        and channel.availability_share == 100
+    )
+    with checked_atomic():
+        stock_ids = None
+        if identity_rule:
+            done = sql.reserve_where_available(channel_id=channel.pk, wanted=wanted)
+            if len(done) == len(wanted):
+                stock_ids = {(v, loc): pk for pk, v, loc in done}
+            elif done:
+                # Some row was short: give back what this statement took, then explain.
+                update_counters(reserved={pk: -wanted[(v, loc)] for pk, v, loc in done})
+        if stock_ids is None:
+            rows = locks.channel_stocks_for_update(
+                channel=channel,
+                variant_ids={v for v, _ in wanted},
+                pairs=set(wanted) if identity_rule else None,
             )
-            if requested > ats or can_give < requested:
-                sku = by_key[(variant_id, next(iter(at)))].variant.sku
-                shortfalls.append(
-                    {"sku": sku, "requested": requested, "available": min(ats, can_give)}
-                )
-        if shortfalls:
-            raise InsufficientStock(shortfalls)
-        update_counters(reserved={by_key[key].pk: q for key, q in wanted.items()})
-        reservations = Reservation.objects.bulk_create(
-            [
-                Reservation(
-                    stock=by_key[(r.variant_id, r.location_id)],
-                    quantity=r.quantity,
-                    reference=reference[:120],
-                    expires_at=expires_at,
-                    kind=kind,
-                    channel=channel,
-                )
-                for r in requests
-            ]
-        )
-        record_availability_changes({key: -q for key, q in wanted.items()})
+            stock_ids = _reserve_locked(channel, wanted, rows)
+        # Callers read `reservation.stock.location_id` / `.variant_id` (e.g. to record where
+        # each line was sourced): give them a stock row whose other fields load on access,
+        # rather than a query per reservation.
+        stocks = {
+            key: Stock.from_db(connection.alias, ["id", "variant_id", "location_id"], [pk, *key])
+            for key, pk in stock_ids.items()
+        }
+        reservations = [
+            Reservation(
+                stock=stocks[(r.variant_id, r.location_id)],
+                quantity=r.quantity,
+                reference=reference[:120],
+                expires_at=expires_at,
+                kind=kind,
+                channel=channel,
+            )
+            for r in requests
+        ]
+        deltas = {key: -q for key, q in wanted.items()}
+        if sql.combines_statements():
+            outbox = availability_changes_statement(deltas)
+            sql.insert_reservations(reservations, with_statement=outbox)
+            if outbox is not None:
+                schedule_drain()
+        else:
+            sql.insert_reservations(reservations)
+            record_availability_changes(deltas)
         return reservations
+
+
+def _reserve_locked(channel, wanted, rows) -> dict[tuple[int, int], int]:
+    """With the rows locked: check every location and the channel rule, then raise `reserved`
+    in one UPDATE. Returns the stock id per (variant, location); raises before writing."""
+    by_key = {(s.variant_id, s.location_id): s for s in rows}
+    pool: dict[int, int] = defaultdict(int)
+    for stock in rows:
+        pool[stock.variant_id] += stock.available
+    if any(key not in by_key for key in wanted):
+        _explain_missing(channel, wanted, by_key)
+    per_variant: dict[int, dict[int, int]] = defaultdict(dict)
+    for (variant_id, location_id), quantity in wanted.items():
+        per_variant[variant_id][location_id] = quantity
+    shortfalls = []
+    for variant_id, at in sorted(per_variant.items()):
+        ats = channel_rule(channel, pool[variant_id])
+        requested = sum(at.values())
+        can_give = sum(min(q, max(0, by_key[(variant_id, loc)].available)) for loc, q in at.items())
+        if requested > ats or can_give < requested:
+            sku = by_key[(variant_id, next(iter(at)))].sku
+            shortfalls.append({"sku": sku, "requested": requested, "available": min(ats, can_give)})
+    if shortfalls:
+        raise InsufficientStock(shortfalls)
+    update_counters(reserved={by_key[key].pk: q for key, q in wanted.items()})
+    return {key: by_key[key].pk for key in wanted}
 
 
 def _explain_missing(channel, wanted, by_key) -> None:
@@ -149,12 +190,7 @@ def _explain_missing(channel, wanted, by_key) -> None:
 
 
 def _live_reservations(ids: list[int]) -> dict[int, tuple[int, int]]:
-    return {
-        pk: (stock_id, quantity)
-        for pk, stock_id, quantity in Reservation.objects.filter(pk__in=ids).values_list(
-            "pk", "stock_id", "quantity"
-        )
-    }
+    return sql.read_reservations(ids)
 
 
 def _lock_reservation_stocks(reservations: Sequence[Reservation]):
@@ -177,11 +213,11 @@ def reservation_release(*, reservations: Sequence[Reservation], user=None) -> No
     is harmless. Locks the stock rows in pk order. Fixed number of queries."""
     if not reservations:
         return
-    with transaction.atomic():
+    with checked_atomic():
         stocks, live = _lock_reservation_stocks(reservations)
         if not live:
             return
-        Reservation.objects.filter(pk__in=list(live)).delete()
+        sql.delete_reservations(live)
         reserved: dict[int, int] = defaultdict(int)
         for stock_id, quantity in live.values():
             reserved[stock_id] -= quantity
@@ -199,28 +235,87 @@ def reservation_commit(
 ) -> StockMovement:
     """The reserved goods leave: `on_hand` and `reserved` both drop by `quantity` (at most the
     reservation's), one SALE movement; the reservation shrinks, or is deleted once fully
-    committed. Available-to-sell does not change. Locks the stock row."""
-    require_positive(quantity)
-    with transaction.atomic():
-        stocks, live = _lock_reservation_stocks([reservation])
-        if reservation.pk not in live:
-            raise ReservationNotFound()
-        stock_id, held = live[reservation.pk]
-        if quantity > held:
-            raise InvalidQuantity(
-                f"Cannot commit {quantity}: the reservation holds {held}.", field="quantity"
+    committed. Available-to-sell does not change. Locks the stock row; refusals come before
+    any write.
+
+    To commit several reservations in one transaction use `reservations_commit`, which locks
+    all their rows in pk order at once, so two fulfilments sharing SKUs cannot deadlock."""
+    (movement,) = reservations_commit(
+        items=[(reservation, quantity)], reference=reference, user=user
+    )
+    return movement
+
+
+def reservations_commit(
+    *, items: Sequence[tuple[Reservation, int]], reference: str, user=None
+) -> list[StockMovement]:
+    """Commit several (reservation, quantity) pairs at once, all or nothing, as
+    `reservation_commit` does for one.
+
+    One conditional UPDATE locks the stock rows in pk order (its sub-select) and lowers
+    `on_hand` and `reserved`; the reservations are then read under that lock (every writer of a
+    reservation holds its stock row first) and checked: one that is gone or smaller than its
+    quantity undoes the UPDATE and is refused, leaving nothing applied. Then one SALE per item,
+    and the reservations shrink or go. A fixed number of queries whatever the number of items
+    (three on PostgreSQL)."""
+    if not items:
+        return []
+    for index, (_, quantity) in enumerate(items):
+        require_positive(quantity, field=f"lines.{index}.quantity")
+    wanted: dict[int, int] = defaultdict(int)
+    for reservation, quantity in items:
+        wanted[reservation.pk] += quantity
+    stock_of = {r.pk: r.stock_id for r, _ in items}
+    with checked_atomic():
+        # A reservation moved since the caller loaded it sits on another row: retry once with
+        # the row it is on now.
+        for _attempt in range(2):
+            leaving: dict[int, int] = defaultdict(int)
+            for pk, quantity in wanted.items():
+                leaving[stock_of[pk]] += quantity
+            changed = set(sql.take_reserved(leaving))
+            live = sql.read_reservations(wanted)
+            moved = {pk: live[pk][0] for pk in wanted if pk in live and live[pk][0] != stock_of[pk]}
+            problem = None
+            for pk, quantity in wanted.items():
+                if pk not in live:
+                    problem = ReservationNotFound()
+                elif pk not in moved and quantity > live[pk][1]:
+                    problem = InvalidQuantity(
+                        f"Cannot commit {quantity}: the reservation holds {live[pk][1]}.",
+                        field="quantity",
+                    )
+            if changed != set(leaving) and problem is None and not moved:
+                problem = ReservationNotFound("The reserved units changed meanwhile; reload.")
+            if problem is None and not moved:
+                break
+            if changed:
+                update_counters(
+                    on_hand={pk: leaving[pk] for pk in changed},
+                    reserved={pk: leaving[pk] for pk in changed},
+                )
+            if problem is not None or _attempt == 1:
+                raise problem or ReservationNotFound("The reservation moved; reload it.")
+            stock_of.update(moved)
+        movements = [
+            StockMovement(
+                stock_id=stock_of[r.pk],
+                reason=MovementReason.SALE,
+                quantity=-q,
+                reference=reference[:120],
+                user_id=getattr(user, "pk", None),
             )
-        stock = stocks[stock_id]
-        update_counters(on_hand={stock.pk: -quantity}, reserved={stock.pk: -quantity})
-        movement = make_movement(stock, MovementReason.SALE, -quantity, reference, user)
-        movement.save()
-        if quantity == held:
-            Reservation.objects.filter(pk=reservation.pk).delete()
-        else:
-            Reservation.objects.filter(pk=reservation.pk).update(quantity=F("quantity") - quantity)
-        reservation.quantity = held - quantity
-        reservation.stock_id = stock_id
-        return movement
+            for r, q in items
+        ]
+        sql.insert_movements(
+            movements,
+            delete_reservation_ids=[pk for pk, q in wanted.items() if q == live[pk][1]],
+            shrink_reservations_by={pk: q for pk, q in wanted.items() if q < live[pk][1]},
+        )
+        for reservation, _ in items:
+            reservation.stock_id = stock_of[reservation.pk]
+            reservation.quantity = live[reservation.pk][1] - wanted[reservation.pk]
+        return movements
 
 
 def reservation_move(*, reservation: Reservation, location_id: int, user=None) -> Reservation:
@@ -249,11 +344,11 @@ def reservation_move(*, reservation: Reservation, location_id: int, user=None) -
         if dst.available < quantity:
             available = max(0, dst.available)
             raise InsufficientStock(
-                [{"sku": dst.variant.sku, "requested": quantity, "available": available}]
+                [{"sku": dst.sku, "requested": quantity, "available": available}]
             )
         update_counters(reserved={src.pk: -quantity, dst.pk: quantity})
-        Reservation.objects.filter(pk=reservation.pk).update(stock=dst)
-        reservation.stock = dst
+        Reservation.objects.filter(pk=reservation.pk).update(stock_id=dst.pk)
+        reservation.stock_id = dst.pk
         reservation.quantity = quantity
         record_availability_changes(
             {(variant_id, source_location): quantity, (variant_id, location_id): -quantity}

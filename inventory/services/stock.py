@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
+from inventory import sql
 from inventory.errors import (
     InvalidQuantity,
 )
@@ -152,7 +153,7 @@ def stock_record_sale(
             update_counters(on_hand={stock.pk: -taken})
         if shortfall:
             Stock.objects.filter(pk=stock.pk).update(needs_count=True)
-        StockMovement.objects.bulk_create(movements)
+        sql.insert_movements(movements)
         record_availability_changes({(variant_id, location_id): -taken})
         return movements
 
@@ -187,3 +188,8 @@ def stock_return(
                 )
             )
         return apply_stock_changes(changes, reference=reference, user=user)
+
+
+def stock_flag_for_count(*, stock_ids: Sequence[int]) -> int:
+    """Ask for a cycle count of these stock rows (the next count at the location clears it)."""
+    return Stock.objects.filter(pk__in=list(stock_ids), needs_count=False).update(needs_count=True)

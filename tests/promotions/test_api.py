@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from customers.models import Customer
+from promotions.api import QuoteOutput
 from promotions.models import Trigger
 from tests.promotions.factories import PromotionFactory, VoucherFactory
 
@@ -29,6 +30,8 @@ def test_quote_by_sku_in_the_keys_channel(shop, sale, key_client):
     )
     assert body["lines"][0]["discounts"][0]["promotion_id"] == sale.pk
     assert body["channel_id"] == shop.store.pk
+    documented = QuoteOutput(data=body)
+    assert documented.is_valid(), documented.errors
 
 
 def test_quote_needs_the_orders_scope(shop, key_client):
@@ -134,3 +137,67 @@ def test_report_endpoint_is_for_staff(shop, key_client, admin_client_api, sale):
     res = admin_client_api.get("/api/v1/promotions/report/")
     assert res.status_code == 200
     assert res.json()["results"][0]["name"] == "Sitewide 10"
+
+
+def test_quote_by_email_prices_for_the_profile_and_never_creates_one(shop, key_client):
+    from customers.services.identity import customer_resolve
+
+    ann = customer_resolve(channel=shop.web, email="Ann@Example.com")
+    Customer.objects.filter(pk=ann.pk).update(tier_code="gold")
+    PromotionFactory(name="Gold", value=D("50"), customer_tiers=["gold"])
+    client = key_client(shop.web)
+    body = {"lines": [{"sku": "TEE", "quantity": 1}], "customer": {"email": "ann@example.com"}}
+    res = client.post(URL, body, format="json")
+    assert (res.json()["total"], res.json()["customer_id"]) == ("10.00", ann.pk)
+    before = Customer.objects.count()
+    body["customer"] = {"email": "nobody@example.com"}
+    res = client.post(URL, body, format="json")
+    assert (res.json()["total"], res.json()["customer_id"]) == ("20.00", None)
+    assert Customer.objects.count() == before
+
+
+def test_staff_create_edit_promotion_and_codes_through_the_api(shop, admin_client_api, key_client):
+    res = admin_client_api.post(
+        "/api/v1/promotions/",
+        {"name": "Shoes 30 in store", "value": "30", "categories": [shop.shoes.pk],
+         "channels": ["store"]},
+        format="json",
+    )  # fmt: skip
+    assert res.status_code == 201, res.json()
+    pid = res.json()["id"]
+    client = key_client(shop.store)
+    body = {"lines": [{"sku": "SHOE", "quantity": 1}]}
+    assert client.post(URL, body, format="json").json()["total"] == "52.50"
+    res = admin_client_api.patch(f"/api/v1/promotions/{pid}/", {"value": "20"}, format="json")
+    assert res.status_code == 200, res.json()
+    assert client.post(URL, body, format="json").json()["total"] == "60.00"
+    res = admin_client_api.patch(
+        f"/api/v1/promotions/{pid}/",
+        {"starts_at": "2026-06-02T00:00:00Z", "ends_at": "2026-06-01T00:00:00Z"},
+        format="json",
+    )
+    assert res.status_code == 400
+    assert (res.json()["code"], res.json()["errors"][0]["field"]) == ("invalid_window", "ends_at")
+    res = admin_client_api.post(
+        "/api/v1/promotions/", {"name": "Codes", "trigger": "voucher"}, format="json"
+    )
+    vid = res.json()["id"]
+    res = admin_client_api.post(
+        f"/api/v1/promotions/{vid}/vouchers/", {"prefix": "api", "count": 3}, format="json"
+    )
+    assert res.status_code == 201, res.json()
+    assert [v["code"][:4] for v in res.json()] == ["API-"] * 3
+    res = admin_client_api.post(
+        f"/api/v1/promotions/{vid}/vouchers/", {"code": "hello"}, format="json"
+    )
+    assert res.json()[0]["code"] == "HELLO"
+    res = admin_client_api.post(
+        f"/api/v1/promotions/{vid}/vouchers/", {"code": "HELLO"}, format="json"
+    )
+    assert (res.status_code, res.json()["code"]) == (400, "duplicate_code")
+    res = admin_client_api.get(f"/api/v1/promotions/{vid}/vouchers/")
+    assert res.json()["count"] == 4
+
+
+def test_promotions_api_is_staff_only(shop, key_client):
+    assert key_client(shop.web).get("/api/v1/promotions/").status_code == 403

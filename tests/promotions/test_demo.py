@@ -15,7 +15,7 @@ def test_demo_is_idempotent_and_prices(shop):
     demo.load(command)
     counts = (Promotion.objects.count(), Voucher.objects.count())
     demo.load(command)
-    assert (Promotion.objects.count(), Voucher.objects.count()) == counts == (7, 23)
+    assert (Promotion.objects.count(), Voucher.objects.count()) == counts == (9, 23)
     web_only = Promotion.objects.get(name__startswith="Web only")
     assert list(web_only.channels.all()) == [shop.web]
     q = quote(

@@ -443,3 +443,55 @@ def test_quote_with_voucher_and_customer_runs_a_fixed_number_of_queries(
         q = quote(lines=one + extra, **args)
     assert q.loyalty_points == 50
     assert len(q.lines) == 10
+
+
+def test_buy_x_get_y_amount_off_is_capped_at_the_unit(shop):
+    PromotionFactory(
+        name="Buy 1 get 1 with 15 off",
+        kind=PromotionKind.BUY_X_GET_Y,
+        discount_type=DiscountType.AMOUNT,
+        value=D("15"),
+        buy_quantity=1,
+        get_quantity=1,
+    )
+    # 2 mugs: one is discounted by at most its own 9.99
+    assert quote(channel=shop.web, lines=lines_of(shop, {"MUG": 2})).total == D("9.99")
+    # tee + shoe: the tee (cheaper) gets 15.00 off
+    q = quote(channel=shop.web, lines=lines_of(shop, {"TEE": 1, "SHOE": 1}))
+    assert q.total == D("85.00")
+
+
+def test_bundles_spanning_lines_then_within_one_line(shop):
+    PromotionFactory(
+        name="Any 3 for 25", kind=PromotionKind.BUNDLE, bundle_quantity=3, bundle_price=D("25")
+    )
+    q = quote(channel=shop.web, lines=lines_of(shop, {"TEE": 2, "MUG": 4}))
+    # bundle 1: TEE, TEE, MUG = 49.99 -> 24.99 off, split 40.00 : 9.99 -> 20.00 / 4.99;
+    # bundle 2: MUG x3 = 29.97 -> 4.97 off
+    assert {line.sku: line.line_discount for line in q.lines} == {
+        "TEE": D("20.00"),
+        "MUG": D("9.96"),
+    }
+    assert q.total == D("50.00")
+
+
+def test_huge_quantities_price_quickly_and_exactly(shop):
+    PromotionFactory(
+        name="3 mugs for 25",
+        kind=PromotionKind.BUNDLE,
+        bundle_quantity=3,
+        bundle_price=D("25"),
+        categories=[shop.home],
+    )
+    PromotionFactory(
+        name="3 for 2 tees",
+        kind=PromotionKind.BUY_X_GET_Y,
+        value=D("100"),
+        buy_quantity=2,
+        get_quantity=1,
+        categories=[shop.apparel],
+    )
+    q = quote(channel=shop.web, lines=lines_of(shop, {"MUG": 100_000, "TEE": 100_000}))
+    # mugs: 33,333 bundles x 4.97 off; tees: 33,333 free at 20.00
+    assert q.lines[0].line_total == D("999000.00") - D("165665.01")
+    assert q.lines[1].line_total == D("2000000.00") - D("666660.00")

@@ -78,6 +78,10 @@ def test_admin_preview_report_and_batch_pages(shop, admin_user):
     res = client.post("/admin/promotions/promotion/preview/", {"basket": "NOPE 1"})
     assert "Unknown SKU: NOPE" in res.content.decode()
     assert client.get("/admin/promotions/promotion/report/").status_code == 200
+    for page in ["promotion", "voucher", "voucherredemption", "promotionuse"]:
+        assert client.get(f"/admin/promotions/{page}/").status_code == 200, page
+    assert "Preview a basket" in client.get("/admin/promotions/promotion/").content.decode()
+    assert client.get("/admin/promotions/promotion/add/").status_code == 200
     assert client.get(f"/admin/promotions/promotion/{sale.pk}/change/").status_code == 200
     res = client.post(
         f"/admin/promotions/promotion/{voucher_promo.pk}/vouchers/",
@@ -85,3 +89,82 @@ def test_admin_preview_report_and_batch_pages(shop, admin_user):
     )
     assert res.status_code == 302
     assert voucher_promo.vouchers.filter(batch="MAIL").count() == 5
+
+
+def test_admin_refuses_a_promotion_ending_before_it_starts_and_duplicate_codes(shop, admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    res = client.post(
+        "/admin/promotions/promotion/add/",
+        {
+            "name": "Backwards",
+            "kind": "catalogue",
+            "discount_type": "percent",
+            "value": "10",
+            "min_spend": "0",
+            "buy_quantity": "0",
+            "get_quantity": "0",
+            "bundle_quantity": "0",
+            "bundle_price": "0",
+            "brands": "[]",
+            "customer_tiers": "[]",
+            "customer_segments": "[]",
+            "trigger": "voucher",
+            "active": "on",
+            "priority": "0",
+            "starts_at_0": "2026-06-02",
+            "starts_at_1": "00:00:00",
+            "ends_at_0": "2026-06-01",
+            "ends_at_1": "00:00:00",
+        },
+    )
+    assert res.status_code == 200
+    assert "The end must come after the start." in res.content.decode()
+    promo = PromotionFactory(name="Codes", trigger=Trigger.VOUCHER)
+    VoucherFactory(promotion=promo, code="SAVE5")
+    res = client.post(
+        "/admin/promotions/voucher/add/",
+        {"promotion": promo.pk, "code": "save5", "active": "on", "batch": ""},
+    )
+    assert res.status_code == 200
+    assert "already exists" in res.content.decode()
+
+
+def test_report_splits_currencies_and_filters_by_channel_and_period(shop, admin_client_api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    sale = PromotionFactory(name="Sitewide", value=D("10"))
+    idle = PromotionFactory(name="Idle", value=D("1"), active=False)
+    tee = [QuoteLineInput(shop.variants["TEE"].pk, 1)]
+    for n, channel in enumerate([shop.web, shop.store, shop.jp]):
+        q = quote(channel=channel, lines=tee)
+        promotion_uses_record(quote=q, order_reference=f"R{n}", channel=channel)
+    rows = [(r.promotion_id, r.currency, r.uses, r.discount) for r in promotion_report()]
+    assert rows == [
+        (sale.pk, "USD", 2, D("4.00")),
+        (sale.pk, "JPY", 1, D("200")),
+        (idle.pk, "", 0, D("0")),
+    ]
+    only_store = promotion_report(channel=shop.store)
+    assert [(r.currency, r.uses, r.revenue) for r in only_store] == [
+        ("USD", 1, D("18.00")),
+        ("", 0, D("0")),
+    ]
+    later = timezone.now() + timedelta(minutes=1)
+    assert [r.uses for r in promotion_report(since=later)] == [0, 0]
+    res = admin_client_api.get("/api/v1/promotions/report/", {"channel": "jp"})
+    assert res.json()["results"][0] == {
+        "promotion_id": sale.pk,
+        "name": "Sitewide",
+        "kind": "catalogue",
+        "active": True,
+        "currency": "JPY",
+        "uses": 1,
+        "discount": "200",
+        "revenue": "1800",
+        "order_revenue": "1800",
+    }
+    res = admin_client_api.get("/api/v1/promotions/report/", {"channel": "nope"})
+    assert res.status_code == 400

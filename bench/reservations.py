@@ -1,0 +1,305 @@
+"""Reservations under contention: 16 worker processes reserve and commit single units on a hot
+set of 10 SKUs for a fixed time, through the service layer (`stock_reserve` +
+`reservation_commit` in one transaction, with locks, channel rule, reservation rows, ledger and
+availability outbox) and through a raw psycopg2 baseline doing the same conditional UPDATE plus
+ledger INSERT in one transaction. Both run in the same invocation on the same data.
+
+Afterwards every run is checked: no deadlock, stock never oversold (a scarce phase offers fewer
+units than workers want and must sell exactly them), and the ledger reconciles.
+
+Usage: DATABASE_URL=postgres://.../omni_inventory python bench/reservations.py [--quick]
+The bench uses its own database, `<name>_bench` (created and migrated here), unless the URL
+already names a `_bench` database.
+"""
+
+import argparse
+import multiprocessing as mp
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import median, result
+
+WORKERS = 16
+HOT_SKUS = 10
+TARGET = 0.5
+
+
+def bench_database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("bench scripts run against PostgreSQL: set DATABASE_URL")
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    if not name.endswith("_bench"):
+        name = f"{name}_bench"
+    import psycopg2
+
+    admin = psycopg2.connect(urlunparse(parsed._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return urlunparse(parsed._replace(path=f"/{name}"))
+
+
+def setup(url: str) -> dict:
+    os.environ["DATABASE_URL"] = url
+    from bench.common import setup_django
+
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from catalog.models import Category, Product, Variant
+    from inventory.models import ChannelLocation, StockLocation
+    from omni.models import Channel
+
+    channel, _ = Channel.objects.get_or_create(
+        code="bench-web", defaults={"name": "Bench web", "kind": "web", "currency": "USD"}
+    )
+    locations = []
+    for index in range(2):
+        location, _ = StockLocation.objects.get_or_create(
+            code=f"bench-wh-{index}", defaults={"name": f"Bench {index}", "kind": "warehouse"}
+        )
+        ChannelLocation.objects.get_or_create(
+            channel=channel, location=location, defaults={"priority": index}
+        )
+        locations.append(location)
+    category, _ = Category.objects.get_or_create(
+        slug="bench", defaults={"name": "Bench", "path": "bench/"}
+    )
+    product, _ = Product.objects.get_or_create(
+        slug="bench-product", defaults={"name": "Bench product", "category": category}
+    )
+    variants = [
+        Variant.objects.get_or_create(product=product, sku=f"BENCH-HOT-{i}")[0]
+        for i in range(HOT_SKUS)
+    ]
+    return {
+        "channel_id": channel.pk,
+        "location_ids": [loc.pk for loc in locations],
+        "variant_ids": [v.pk for v in variants],
+    }
+
+
+def restock(ctx: dict, units: int) -> list[int]:
+    """Put exactly `units` available on every hot (variant, location); return the stock ids."""
+    from inventory.models import Reservation, Stock
+    from inventory.services import StockLine, stock_adjust, stock_receive
+
+    Reservation.objects.filter(stock__variant_id__in=ctx["variant_ids"]).delete()
+    Stock.objects.filter(variant_id__in=ctx["variant_ids"]).update(reserved=0)
+    for location_id in ctx["location_ids"]:
+        stock_receive(
+            location_id=location_id,
+            lines=[StockLine(v, 1) for v in ctx["variant_ids"]],
+            reference="BENCH-RESTOCK",
+        )
+    for stock in Stock.objects.filter(variant_id__in=ctx["variant_ids"]):
+        if stock.on_hand != units:
+            stock_adjust(
+                variant_id=stock.variant_id,
+                location_id=stock.location_id,
+                quantity=units - stock.on_hand,
+                note="bench restock",
+                reference="BENCH-RESTOCK",
+            )
+    return list(
+        Stock.objects.filter(variant_id__in=ctx["variant_ids"]).values_list("pk", flat=True)
+    )
+
+
+def service_worker(args) -> dict:
+    ctx, seconds, seed, until_refused = args
+    from django.db import OperationalError, connection, transaction
+
+    from inventory.errors import InsufficientStock
+    from inventory.services import StockRequest, reservation_commit, stock_reserve
+    from omni.models import Channel
+
+    connection.close()  # a fresh connection in this process
+    channel = Channel.objects.get(pk=ctx["channel_id"])
+    rng = random.Random(seed)
+    done = refused = deadlocks = 0
+    latencies = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        variant_id = rng.choice(ctx["variant_ids"])
+        location_id = rng.choice(ctx["location_ids"])
+        started = time.perf_counter()
+        try:
+            with transaction.atomic():
+                (reservation,) = stock_reserve(
+                    channel=channel,
+                    requests=[StockRequest(variant_id, location_id, 1)],
+                    reference=f"B{seed}",
+                )
+                reservation_commit(reservation=reservation, quantity=1, reference=f"B{seed}")
+            done += 1
+            latencies.append(time.perf_counter() - started)
+        except InsufficientStock:
+            refused += 1
+            if until_refused and refused > 50:
+                break
+        except OperationalError as exc:
+            if "deadlock" in str(exc):
+                deadlocks += 1
+            else:
+                raise
+    connection.close()
+    return {"done": done, "refused": refused, "deadlocks": deadlocks, "latencies": latencies}
+
+
+def raw_worker(args) -> dict:
+    ctx, seconds, seed, until_refused = args
+    import psycopg2
+    from psycopg2 import errors
+
+    conn = psycopg2.connect(os.environ["DATABASE_URL"])
+    rng = random.Random(seed)
+    done = refused = deadlocks = 0
+    latencies = []
+    end = time.monotonic() + seconds
+    stock_ids = ctx["stock_ids"]
+    with conn.cursor() as cursor:
+        while time.monotonic() < end:
+            stock_id = rng.choice(stock_ids)
+            started = time.perf_counter()
+            try:
+                cursor.execute(
+                    "UPDATE inventory_stock SET on_hand = on_hand - 1, updated_at = now() "
+                    "WHERE id = %s AND on_hand - reserved >= 1",
+                    [stock_id],
+                )
+                if cursor.rowcount == 1:
+                    cursor.execute(
+                        "INSERT INTO inventory_stockmovement "
+                        "(stock_id, reason, quantity, reference, note, created_at) "
+                        "VALUES (%s, 'sale', -1, %s, '', now())",
+                        [stock_id, f"R{seed}"],
+                    )
+                    conn.commit()
+                    done += 1
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    conn.rollback()
+                    refused += 1
+                    if until_refused and refused > 50:
+                        break
+            except errors.DeadlockDetected:
+                conn.rollback()
+                deadlocks += 1
+    conn.close()
+    return {"done": done, "refused": refused, "deadlocks": deadlocks, "latencies": latencies}
+
+
+def run(
+    pool, worker, ctx: dict, seconds: float, until_refused: bool = False, workers: int = WORKERS
+) -> dict:
+    jobs = [(ctx, seconds, 1000 + i, until_refused) for i in range(workers)]
+    started = time.perf_counter()
+    outcomes = pool.map(worker, jobs)
+    elapsed = time.perf_counter() - started
+    total = {key: sum(o[key] for o in outcomes) for key in ("done", "refused", "deadlocks")}
+    latencies = [lat for o in outcomes for lat in o["latencies"]]
+    total["rate"] = total["done"] / seconds
+    total["elapsed"] = elapsed
+    total["p50_ms"] = median(latencies) * 1000 if latencies else float("nan")
+    return total
+
+
+def stock_state(ctx: dict) -> tuple[int, int, int]:
+    from django.db.models import Sum
+
+    from inventory.models import Stock
+
+    agg = Stock.objects.filter(variant_id__in=ctx["variant_ids"]).aggregate(
+        on_hand=Sum("on_hand"), reserved=Sum("reserved")
+    )
+    negative = Stock.objects.filter(variant_id__in=ctx["variant_ids"], on_hand__lt=0).count()
+    return agg["on_hand"], agg["reserved"], negative
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short run (under a minute)")
+    args = parser.parse_args()
+    seconds = 6.0 if args.quick else 20.0
+    ctx = setup(bench_database_url())
+    from django.core.management import call_command
+    from django.db import connection
+
+    plenty = 1_000_000
+    scarce = 10
+    rows = HOT_SKUS * len(ctx["location_ids"])
+    print(f"{WORKERS} worker processes, {HOT_SKUS} hot SKUs x {len(ctx['location_ids'])} "
+          f"locations, {seconds:.0f} s per run")  # fmt: skip
+
+    ctx["stock_ids"] = restock(ctx, plenty)
+    connection.close()
+    ok = True
+    figures = {}
+    with mp.get_context("fork").Pool(WORKERS) as pool:
+        for name, worker in (("raw psycopg2", raw_worker), ("service layer", service_worker)):
+            ctx["stock_ids"] = restock(ctx, plenty)
+            connection.close()
+            before = stock_state(ctx)[0]
+            outcome = run(pool, worker, ctx, seconds)
+            on_hand, reserved, negative = stock_state(ctx)
+            sold_right = before - on_hand == outcome["done"] and reserved == 0 and not negative
+            ok &= sold_right and outcome["deadlocks"] == 0
+            figures[name] = outcome["rate"]
+            print(f"{name:>14}: {outcome['rate']:8.1f} reservations+commits/s  "
+                  f"p50 {outcome['p50_ms']:.2f} ms  deadlocks {outcome['deadlocks']}  "
+                  f"units sold {outcome['done']} = on_hand drop {before - on_hand}: "
+                  f"{'ok' if sold_right else 'MISMATCH'}")  # fmt: skip
+            connection.close()
+
+        # Context, not the target: one worker alone, no contention, same operations.
+        solo = {}
+        for name, worker in (("raw psycopg2", raw_worker), ("service layer", service_worker)):
+            ctx["stock_ids"] = restock(ctx, plenty)
+            connection.close()
+            solo[name] = run(pool, worker, ctx, seconds / 2, workers=1)
+        raw_ms, service_ms = solo["raw psycopg2"]["p50_ms"], solo["service layer"]["p50_ms"]
+        print(f"single worker, uncontended: raw {raw_ms:.2f} ms/op, service {service_ms:.2f} "
+              f"ms/op (p50); ratio {raw_ms / service_ms:.2f}")  # fmt: skip
+
+        # Scarce phase: far more demand than stock; exactly the stock may be sold.
+        for name, worker in (("raw psycopg2", raw_worker), ("service layer", service_worker)):
+            ctx["stock_ids"] = restock(ctx, scarce)
+            connection.close()
+            # Until every worker has been refused repeatedly (a time cap guards a hang).
+            outcome = run(pool, worker, ctx, 120.0, until_refused=True)
+            on_hand, reserved, negative = stock_state(ctx)
+            exact = outcome["done"] == scarce * rows and on_hand == 0 and not negative
+            ok &= exact and outcome["deadlocks"] == 0
+            verdict = "exact, no oversell" if exact else "MISMATCH"
+            print(f"{name:>14} scarce: {scarce * rows} units offered, {outcome['done']} sold, "
+                  f"{outcome['refused']} refused, on_hand left {on_hand}, "
+                  f"deadlocks {outcome['deadlocks']}: {verdict}")  # fmt: skip
+            connection.close()
+
+    try:
+        call_command("inventory_reconcile", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        print("inventory_reconcile: zero drift")
+    except Exception as exc:
+        ok = False
+        print(f"inventory_reconcile: {exc}")
+    ratio = figures["service layer"] / figures["raw psycopg2"]
+    print(f"ratio service/raw: {ratio:.2f} (target >= {TARGET}); checks {'ok' if ok else 'FAILED'}")
+    result("reservations", ratio, f">={TARGET}", ratio >= TARGET and ok)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""Hand-written SQL for the statements every checkout runs: locking stock rows, moving their
+counters, inserting reservations and ledger rows.
+
+Why not the ORM here: under contention a stock row stays locked from the locking SELECT to the
+COMMIT, so every millisecond of Python spent compiling querysets inside that window is a
+millisecond every other checkout of the SKU waits. These statements are plain SQL that both
+PostgreSQL and SQLite (>= 3.35, for RETURNING) accept; values are always parameters, table and
+column names come from model metadata.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
+from django.utils import timezone
+
+from catalog.models import Variant
+from inventory.models import ChannelLocation, Reservation, Stock, StockLocation, StockMovement
+
+STOCK = Stock._meta.db_table
+RESERVATION = Reservation._meta.db_table
+MOVEMENT = StockMovement._meta.db_table
+
+
+@dataclass
+class LockedStock:
+    """A stock row read under its row lock (the figures are current until the commit)."""
+
+    pk: int
+    variant_id: int
+    location_id: int
+    on_hand: int
+    reserved: int
+    incoming: int
+    sku: str
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+def _marks(values: Sequence) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _now() -> tuple[datetime, object]:
+    now = timezone.now()
+    return now, connection.ops.adapt_datetimefield_value(now)
+
+
+def lock_stocks(
+    *,
+    stock_ids: Iterable[int] | None = None,
+    pairs: Iterable[tuple[int, int]] | None = None,
+    variant_ids: Iterable[int] | None = None,
+    channel_id: int | None = None,
+) -> list[LockedStock]:
+    """Lock, in primary-key order, the stock rows matching every given filter: ids, exact
+    (variant_id, location_id) pairs, variants, and/or the active locations of a channel.
+    One statement; PostgreSQL takes the row locks in the order the ORDER BY emits them."""
+    where, params = [], []
+    if stock_ids is not None:
+        ids = sorted(set(stock_ids))
+        if not ids:
+            return []
+        where.append(f"s.id IN ({_marks(ids)})")
+        params += ids
+    if variant_ids is not None:
+        ids = sorted(set(variant_ids))
+        if not ids:
+            return []
+        where.append(f"s.variant_id IN ({_marks(ids)})")
+        params += ids
+    if pairs is not None:
+        pairs = sorted(set(pairs))
+        if not pairs:
+            return []
+        where.append(
+            "(" + " OR ".join(["(s.variant_id = %s AND s.location_id = %s)"] * len(pairs)) + ")"
+        )
+        params += [value for pair in pairs for value in pair]
+    joins = f"JOIN {Variant._meta.db_table} v ON v.id = s.variant_id"
+    if channel_id is not None:
+        joins += f" JOIN {StockLocation._meta.db_table} l ON l.id = s.location_id"
+        where.append(
+            f"l.active = %s AND s.location_id IN (SELECT cl.location_id FROM "
+            f"{ChannelLocation._meta.db_table} cl WHERE cl.channel_id = %s)"
+        )
+        params += [True, channel_id]
+    lock = _lock_clause()
+    sql = (
+        f"SELECT s.id, s.variant_id, s.location_id, s.on_hand, s.reserved, s.incoming, v.sku "
+        f"FROM {STOCK} s {joins} WHERE {' AND '.join(where)} ORDER BY s.id{lock}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [LockedStock(*row) for row in cursor.fetchall()]
+
+
+def move_counters(
+    *,
+    on_hand: dict[int, int] | None = None,
+    reserved: dict[int, int] | None = None,
+    incoming: dict[int, int] | None = None,
+) -> None:
+    """Move the counters of (locked) stock rows by per-row deltas in one UPDATE."""
+    sets, params, ids = [], [], set()
+    for column, deltas in (("on_hand", on_hand), ("reserved", reserved), ("incoming", incoming)):
+        deltas = {pk: d for pk, d in (deltas or {}).items() if d}
+        if not deltas:
+            continue
+        whens = " ".join(["WHEN %s THEN %s"] * len(deltas))
+        sets.append(f"{column} = {column} + CASE id {whens} ELSE 0 END")
+        for pk, delta in deltas.items():
+            params += [pk, delta]
+        ids |= deltas.keys()
+    if not ids:
+        return
+    ordered = sorted(ids)
+    sql = f"UPDATE {STOCK} SET updated_at = %s, {', '.join(sets)} WHERE id IN ({_marks(ordered)})"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_now()[1], *params, *ordered])
+
+
+def combines_statements() -> bool:
+    """Whether data-modifying CTEs let two writes share one round trip (PostgreSQL)."""
+    return connection.vendor == "postgresql"
+
+
+def insert_reservations(
+    reservations: Sequence[Reservation], *, with_statement: tuple[str, list] | None = None
+) -> list[Reservation]:
+    """Insert unsaved reservations in one statement; sets their pk and created_at.
+    `with_statement` (PostgreSQL only) is another write run in the same statement as a CTE."""
+    if not reservations:
+        return []
+    now, stamp = _now()
+    columns = "stock_id, quantity, reference, expires_at, created_at, kind, channel_id"
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(reservations))
+    params = []
+    for r in reservations:
+        expires = connection.ops.adapt_datetimefield_value(r.expires_at) if r.expires_at else None
+        params += [r.stock_id, r.quantity, r.reference, expires, stamp, r.kind, r.channel_id]
+    statement = f"INSERT INTO {RESERVATION} ({columns}) VALUES {rows} RETURNING id"
+    if with_statement is not None:
+        statement = f"WITH other_write AS ({with_statement[0]}) {statement}"
+        params = [*with_statement[1], *params]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    for reservation, pk in zip(reservations, sorted(ids), strict=True):
+        reservation.pk = pk
+        reservation.created_at = now
+        reservation._state.adding = False
+        reservation._state.db = connection.alias
+    return list(reservations)
+
+
+def insert_movements(
+    movements: Sequence[StockMovement],
+    *,
+    delete_reservation_ids: Iterable[int] = (),
+    shrink_reservations_by: dict[int, int] | None = None,
+) -> list[StockMovement]:
+    """Insert unsaved ledger rows in one statement; sets their pk and created_at. On
+    PostgreSQL the given reservations are deleted / shrunk in the same statement."""
+    if not movements:
+        return []
+    deletes = sorted(set(delete_reservation_ids))
+    shrinks = shrink_reservations_by or {}
+    if not combines_statements():
+        delete_reservations(deletes)
+        shrink_reservations(shrinks)
+        deletes, shrinks = [], {}
+    now, stamp = _now()
+    columns = "stock_id, reason, quantity, reference, note, user_id, created_at"
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(movements))
+    params = []
+    for m in movements:
+        params += [m.stock_id, m.reason, m.quantity, m.reference, m.note, m.user_id, stamp]
+    statement = f"INSERT INTO {MOVEMENT} ({columns}) VALUES {rows} RETURNING id"
+    ctes, cte_params = [], []
+    if deletes:
+        ctes.append(f"gone AS (DELETE FROM {RESERVATION} WHERE id IN ({_marks(deletes)}))")
+        cte_params += deletes
+    if shrinks:
+        sql, shrink_params = _shrink_sql(shrinks)
+        ctes.append(f"shrunk AS ({sql})")
+        cte_params += shrink_params
+    if ctes:
+        statement = f"WITH {', '.join(ctes)} {statement}"
+        params = [*cte_params, *params]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    for movement, pk in zip(movements, sorted(ids), strict=True):
+        movement.pk = pk
+        movement.created_at = now
+        movement._state.adding = False
+        movement._state.db = connection.alias
+    return list(movements)
+
+
+def read_reservations(ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """(stock_id, quantity) per live reservation id."""
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, stock_id, quantity FROM {RESERVATION} WHERE id IN ({_marks(ids)})", ids
+        )
+        return {pk: (stock_id, quantity) for pk, stock_id, quantity in cursor.fetchall()}
+
+
+def delete_reservations(ids: Iterable[int]) -> None:
+    ids = sorted(set(ids))
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {RESERVATION} WHERE id IN ({_marks(ids)})", ids)
+
+
+def _shrink_sql(amounts: dict[int, int]) -> tuple[str, list]:
+    whens = " ".join(["WHEN %s THEN %s"] * len(amounts))
+    params = [value for pk, q in amounts.items() for value in (pk, q)]
+    ids = sorted(amounts)
+    sql = (
+        f"UPDATE {RESERVATION} SET quantity = quantity - CASE id {whens} ELSE 0 END "
+        f"WHERE id IN ({_marks(ids)})"
+    )
+    return sql, [*params, *ids]
+
+
+def shrink_reservations(amounts: dict[int, int]) -> None:
+    """Reduce reservations by the given quantities in one UPDATE."""
+    if not amounts:
+        return
+    sql, params = _shrink_sql(amounts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _lock_clause() -> str:
+    # NO KEY UPDATE: enough to serialise counter changes, and it does not block other
+    # transactions' foreign-key checks (KEY SHARE) on rows that reference the stock row.
+    return " FOR NO KEY UPDATE OF s" if connection.features.has_select_for_update_of else ""
+
+
+def reserve_where_available(
+    *, channel_id: int, wanted: dict[tuple[int, int], int]
+) -> list[tuple[int, int, int]]:
+    """Reserve in one statement: lock the wanted (variant, location) rows at the channel's
+    active locations in pk order (sub-select), then raise `reserved` on each row that has the
+    units available. Returns (id, variant_id, location_id) of the rows reserved; fewer rows
+    than wanted means some were short (the caller undoes the others)."""
+    pairs = sorted(wanted)
+    match = " ".join(["WHEN variant_id = %s AND location_id = %s THEN %s"] * len(pairs))
+    match_params = [value for key in pairs for value in (*key, wanted[key])]
+    rows = " OR ".join(["(s.variant_id = %s AND s.location_id = %s)"] * len(pairs))
+    sql = (
+        f"UPDATE {STOCK} SET updated_at = %s, reserved = reserved + CASE {match} ELSE 0 END "
+        f"WHERE id IN (SELECT s.id FROM {STOCK} s "
+        f"JOIN {StockLocation._meta.db_table} l ON l.id = s.location_id "
+        f"WHERE l.active = %s AND s.location_id IN (SELECT cl.location_id FROM "
+        f"{ChannelLocation._meta.db_table} cl WHERE cl.channel_id = %s) AND ({rows}) "
+        f"ORDER BY s.id{_lock_clause()}) "
+        f"AND on_hand - reserved >= CASE {match} ELSE 0 END "
+        f"RETURNING id, variant_id, location_id"
+    )
+    params = [
+        _now()[1],
+        *match_params,
+        True,
+        channel_id,
+        *[value for key in pairs for value in key],
+        *match_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def take_reserved(leaving: dict[int, int]) -> list[int]:
+    """Goods leave: lock the stock rows in pk order (sub-select) and lower both `on_hand` and
+    `reserved` by each row's quantity where that much is reserved. Returns the ids changed."""
+    ids = sorted(leaving)
+    whens = " ".join(["WHEN %s THEN %s"] * len(ids))
+    case_params = [value for pk in ids for value in (pk, leaving[pk])]
+    case = f"CASE id {whens} ELSE 0 END"
+    sql = (
+        f"UPDATE {STOCK} SET updated_at = %s, on_hand = on_hand - {case}, "
+        f"reserved = reserved - {case} "
+        f"WHERE id IN (SELECT s.id FROM {STOCK} s WHERE s.id IN ({_marks(ids)}) "
+        f"ORDER BY s.id{_lock_clause()}) AND reserved >= {case} RETURNING id"
+    )
+    params = [_now()[1], *case_params, *case_params, *ids, *case_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
