@@ -25,6 +25,8 @@ from analytics.models import (
 
 # SQLite's default limit is 32766 bound parameters; keep IN lists well under it.
 CHUNK = 5000
+# Up to this many affected days, variant rollups are rewritten for whole days.
+WHOLE_DAYS = 7
 
 
 @dataclass
@@ -161,20 +163,22 @@ def variant_days_rebuild(
             return
         blocks = []
         day_list = sorted(days)
-        for batch in _chunks(sorted(variant_ids), CHUNK - len(day_list)):
-            day_sql, day_params = _in("{p}day", day_list)
-            var_sql, var_params = _in("{p}variant_id", batch)
-            # The order facts are filtered by day too, so the join reads them by index
-            # instead of scanning every order (a line's day is its order's day).
-            blocks.append(
-                (
-                    f"{day_sql} AND {var_sql}",
-                    day_params + var_params,
-                    day_sql.replace("{p}", "o."),
-                    day_params,
+        day_sql, day_params = _in("{p}day", day_list)
+        # The order facts are filtered by day too, so the join reads them by index instead of
+        # scanning every order (a line's day is its order's day).
+        orders_sql = day_sql.replace("{p}", "o.")
+        if len(day_list) <= WHOLE_DAYS:
+            # A few days: rewriting every variant of those days is cheaper than probing the
+            # variant list, and still covers every affected row.
+            blocks.append((day_sql, day_params, orders_sql, day_params))
+            VariantLocationDay.objects.filter(day__in=day_list).delete()
+        else:
+            for batch in _chunks(sorted(variant_ids), CHUNK - len(day_list)):
+                var_sql, var_params = _in("{p}variant_id", batch)
+                blocks.append(
+                    (f"{day_sql} AND {var_sql}", day_params + var_params, orders_sql, day_params)
                 )
-            )
-            VariantLocationDay.objects.filter(day__in=day_list, variant_id__in=batch).delete()
+                VariantLocationDay.objects.filter(day__in=day_list, variant_id__in=batch).delete()
     for where, params, orders_where, orders_params in blocks:
         lines_where = where.replace("{p}", "l.")
         returns_where = where.replace("{p}", "")

@@ -386,9 +386,14 @@ def main() -> None:
 
     began = time.perf_counter()
     rollups_rebuild()
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
     print(f"full rollup rebuild: {time.perf_counter() - began:.1f} s", flush=True)
+    # What autovacuum does after a bulk rewrite: statistics and the visibility map (which
+    # lets the fulfilment histogram be read from its covering index alone).
+    from analytics.models import ChannelDay, FulfilmentDay, OrderFact, VariantLocationDay
+
+    with connection.cursor() as cursor:
+        for model in (ChannelDay, FulfilmentDay, VariantLocationDay, OrderFact):
+            cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
 
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
@@ -424,14 +429,21 @@ def main() -> None:
     print(f"raw GROUP BY over orders, same KPIs: p50 {raw_p50:.1f} ms ({len(raw_ms)} runs)")
     print(f"speed-up: {ratio:.1f}x (target >= 50x); endpoint p50 target < 100 ms")
 
-    with transaction.atomic():
-        new_ids = orders_copy(
-            1000, world, rng, start=datetime.now(UTC) - timedelta(days=1), span_days=1
-        )
-    began = time.perf_counter()
-    rollup_refresh_for_orders(order_ids=new_ids)
-    incremental = time.perf_counter() - began
-    print(f"incremental rollup of 1,000 new orders: {incremental * 1000:.0f} ms (target < 2 s)")
+    runs = []
+    for _ in range(3):
+        with transaction.atomic():
+            new_ids = orders_copy(
+                1000, world, rng, start=datetime.now(UTC) - timedelta(days=1), span_days=1
+            )
+        began = time.perf_counter()
+        rollup_refresh_for_orders(order_ids=new_ids)
+        runs.append(time.perf_counter() - began)
+    incremental = median(runs)
+    shown = ", ".join(f"{r * 1000:.0f}" for r in runs)
+    print(
+        f"incremental rollup of 1,000 new orders: median {incremental * 1000:.0f} ms "
+        f"(3 batches: {shown} ms; target < 2 s)"
+    )
     met = ratio >= 50 and endpoint_p50 < 100 and incremental < 2
     result("analytics_kpi_speedup", ratio, ">=50x,p50<100ms,incr<2s", met)
 

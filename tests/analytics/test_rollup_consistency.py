@@ -138,7 +138,11 @@ class Shop:
         Order.objects.filter(pk=order.pk).update(status="partially_returned")
 
 
-def test_incremental_refreshes_equal_the_full_rebuild(world):
+@pytest.mark.parametrize("whole_days", [7, 0], ids=["whole-days", "day-x-variant"])
+def test_incremental_refreshes_equal_the_full_rebuild(world, whole_days, monkeypatch):
+    from analytics import rollups
+
+    monkeypatch.setattr(rollups, "WHOLE_DAYS", whole_days)
     rng = random.Random(7)
     shop = Shop(rng, world)
     open_orders, fulfilled = [], []
