@@ -73,9 +73,12 @@ def api_key_authenticate(raw_key: str) -> ApiKey | None:
 
 
 def _api_key_touch(api_key: ApiKey) -> None:
-    """Record use, at most once a minute per key, with one conditional UPDATE."""
+    """Record use at most once a minute per key. The row just read tells whether it is due, so
+    most requests write nothing; the UPDATE stays conditional for concurrent requests."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.OMNI_API_KEY_TOUCH_SECONDS)
+    if api_key.last_used_at is not None and api_key.last_used_at >= stale:
+        return
     ApiKey.objects.filter(pk=api_key.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale)
     ).update(last_used_at=now)

@@ -139,3 +139,14 @@ def test_throttle_answers_429_per_key(monkeypatch, api_client, channel, make_cha
     assert "Retry-After" in throttled.headers
     assert call(api_client, other_secret).status_code == 200
     cache.clear()
+
+
+def test_authenticating_a_recently_used_key_writes_nothing(
+    api_client, channel, django_assert_num_queries
+):
+    from omni.services import api_key_authenticate
+
+    _, secret = api_key_create(channel=channel)
+    api_key_authenticate(secret)  # first use: records last_used_at
+    with django_assert_num_queries(1):  # the lookup only
+        assert api_key_authenticate(secret) is not None

@@ -1,0 +1,529 @@
+"""Admin for orders: list with filters by channel, status, location and date; detail with
+lines, allocations (and why they were chosen), fulfilments, returns, refunds and timeline;
+actions through the services; the store pickup queue; staff placement of POS / phone orders."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from inventory.models import StockLocation
+from omni.errors import DomainError
+from omni.models import Channel
+from orders import selectors, services
+from orders.models import (
+    ChannelOrderSettings,
+    Fulfilment,
+    FulfilmentMethod,
+    Order,
+    OrderLine,
+    PaymentStatus,
+    PostcodeArea,
+    Refund,
+    Return,
+    TimelineEvent,
+)
+
+
+class LocationFilter(admin.SimpleListFilter):
+    title = "location"
+    parameter_name = "location"
+
+    def lookups(self, request, model_admin):
+        return [(loc.code, loc.name) for loc in StockLocation.objects.filter(active=True)]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        matching = Order.objects.filter(
+            Q(lines__allocations__location__code=self.value())
+            | Q(pickup_location__code=self.value())
+            | Q(returns__location__code=self.value())
+        ).values("pk")
+        return queryset.filter(pk__in=matching)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class LineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = [
+        "sku",
+        "name",
+        "quantity",
+        "quantity_fulfilled",
+        "quantity_cancelled",
+        "quantity_returned",
+        "unit_price",
+        "discount_total",
+        "tax_amount",
+        "line_total",
+        "fulfilment_method",
+        "pickup_location",
+    ]
+    readonly_fields = fields
+
+
+class FulfilmentInline(ReadOnlyInline):
+    model = Fulfilment
+    fields = ["location", "method", "status", "carrier", "tracking_number", "created_at"]
+    readonly_fields = fields
+
+
+class ReturnInline(ReadOnlyInline):
+    model = Return
+    fk_name = "order"
+    fields = ["location", "channel", "reason", "created_at"]
+    readonly_fields = fields
+
+
+class RefundInline(ReadOnlyInline):
+    model = Refund
+    fields = ["amount", "method", "reference", "reason", "created_at"]
+    readonly_fields = fields
+
+
+class TimelineInline(ReadOnlyInline):
+    model = TimelineEvent
+    fields = ["created_at", "actor", "kind", "message"]
+    readonly_fields = fields
+    verbose_name_plural = "timeline"
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "channel",
+        "status",
+        "customer_name",
+        "customer_email",
+        "total",
+        "currency",
+        "payment_status",
+        "fulfilment_method",
+        "created_at",
+    ]
+    list_filter = [
+        "channel",
+        "status",
+        LocationFilter,
+        ("created_at", admin.DateFieldListFilter),
+        "fulfilment_method",
+        "payment_status",
+    ]
+    date_hierarchy = "created_at"
+    search_fields = ["number", "external_id", "customer_email", "customer_phone", "customer_name"]
+    list_select_related = ["channel"]
+    inlines = [LineInline, FulfilmentInline, ReturnInline, RefundInline, TimelineInline]
+    actions = ["cancel_orders", "complete_orders"]
+    readonly_fields = [
+        "number",
+        "channel",
+        "external_id",
+        "status",
+        "customer",
+        "customer_name",
+        "customer_email",
+        "customer_phone",
+        "shipping_address",
+        "billing_address",
+        "fulfilment_method",
+        "pickup_location",
+        "currency",
+        "subtotal",
+        "discount_total",
+        "shipping_total",
+        "tax_total",
+        "total",
+        "refunded_total",
+        "voucher_code",
+        "loyalty_points_redeemed",
+        "loyalty_points_earned",
+        "payment_status",
+        "payment_reference",
+        "payment_amount",
+        "exchange_for",
+        "sourcing_strategy",
+        "allocations_table",
+        "note",
+        "placed_by",
+        "created_at",
+        "completed_at",
+        "cancelled_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["number", "channel", "external_id", "status", "created_at"]}),
+        ("Customer", {"fields": ["customer", "customer_name", "customer_email", "customer_phone"]}),
+        (
+            "Fulfilment",
+            {
+                "fields": [
+                    "fulfilment_method",
+                    "pickup_location",
+                    "shipping_address",
+                    "billing_address",
+                    "sourcing_strategy",
+                    "allocations_table",
+                ]
+            },
+        ),
+        (
+            "Money",
+            {
+                "fields": [
+                    "currency",
+                    "subtotal",
+                    "discount_total",
+                    "shipping_total",
+                    "tax_total",
+                    "total",
+                    "refunded_total",
+                    "voucher_code",
+                    "loyalty_points_redeemed",
+                    "loyalty_points_earned",
+                    "payment_status",
+                    "payment_reference",
+                    "payment_amount",
+                ]
+            },
+        ),
+        (
+            "Other",
+            {"fields": ["exchange_for", "note", "placed_by", "completed_at", "cancelled_at"]},
+        ),
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Allocations (where each line is reserved, and why)")
+    def allocations_table(self, obj: Order):
+        rows = [
+            (
+                a.line.sku,
+                a.location.code,
+                a.quantity,
+                a.quantity_fulfilled,
+                a.quantity_released,
+                a.strategy,
+                a.reason,
+            )
+            for line in obj.lines.all()
+            for a in line.allocations.select_related("location", "line")
+        ]
+        if not rows:
+            return "-"
+        body = format_html_join("", "<tr>" + "<td>{}</td>" * 7 + "</tr>", rows)
+        return format_html(
+            "<table><tr><th>SKU</th><th>Location</th><th>Qty</th><th>Fulfilled</th>"
+            "<th>Released</th><th>Strategy</th><th>Why</th></tr>{}</table>",
+            body,
+        )
+
+    @admin.action(description="Cancel selected orders (releases reservations)")
+    def cancel_orders(self, request, queryset):
+        done = 0
+        for order in queryset:
+            try:
+                services.order_cancel(order=order, reason="cancelled in admin", user=request.user)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, f"Cancelled {done} orders.", messages.SUCCESS)
+
+    @admin.action(description="Complete selected fulfilled orders (earns loyalty points)")
+    def complete_orders(self, request, queryset):
+        done = 0
+        for order in queryset:
+            try:
+                services.order_complete(order=order, user=request.user)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
+        if done:
+            self.message_user(request, f"Completed {done} orders.", messages.SUCCESS)
+
+    def get_urls(self):
+        extra = [
+            path(
+                "place/",
+                self.admin_site.admin_view(self.place_view),
+                name="orders_order_place",
+            ),
+            path(
+                "pickup-queue/",
+                self.admin_site.admin_view(self.pickup_queue_view),
+                name="orders_order_pickup_queue",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "place_url": reverse("admin:orders_order_place"),
+            "pickup_url": reverse("admin:orders_order_pickup_queue"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    change_list_template = "admin/orders/order/change_list.html"
+
+    def place_view(self, request):
+        """Staff place an order for a customer (till or phone) through order_place."""
+        if not request.user.has_perm("orders.add_order"):
+            return TemplateResponse(request, "admin/orders/denied.html", status=403)
+        form = PlaceOrderForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                placement = services.order_place(user=request.user, **form.service_kwargs())
+            except DomainError as exc:
+                form.add_error(None, _describe(exc))
+            else:
+                order = placement.order
+                self.message_user(
+                    request, f"Order {order.number} placed ({order.status}).", messages.SUCCESS
+                )
+                return redirect("admin:orders_order_change", order.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Place an order for a customer",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/orders/place_order.html", context)
+
+    def pickup_queue_view(self, request):
+        """A store's pickup counter: start picking, mark ready, hand over."""
+        locations = StockLocation.objects.filter(pickup_enabled=True, active=True)
+        code = request.GET.get("location") or (locations[0].code if locations else "")
+        location = locations.filter(code=code).first()
+        if request.method == "POST" and location is not None:
+            if not request.user.has_perm("orders.change_fulfilment"):
+                return TemplateResponse(request, "admin/orders/denied.html", status=403)
+            self._pickup_step(request, location)
+            return redirect(f"{reverse('admin:orders_order_pickup_queue')}?location={code}")
+        queue = list(selectors.pickup_queue(location=location)) if location else []
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Pickup queue: {location.name if location else 'no pickup store'}",
+            "locations": locations,
+            "location": location,
+            "queue": queue,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/orders/pickup_queue.html", context)
+
+    def _pickup_step(self, request, location) -> None:
+        order = Order.objects.filter(number=request.POST.get("order")).first()
+        step = request.POST.get("step")
+        if order is None:
+            self.message_user(request, "Unknown order.", messages.ERROR)
+            return
+        try:
+            if step == "start":
+                services.fulfilment_create(
+                    order=order, location_code=location.code, user=request.user
+                )
+            elif step in ("ready", "collect"):
+                fulfilment_id = int(request.POST.get("fulfilment", "0"))
+                action = (
+                    services.fulfilment_mark_ready
+                    if step == "ready"
+                    else services.fulfilment_collect
+                )
+                action(order=order, fulfilment_id=fulfilment_id, user=request.user)
+            else:
+                self.message_user(request, "Unknown step.", messages.ERROR)
+                return
+        except (DomainError, ValueError) as exc:
+            self.message_user(request, f"{order.number}: {exc}", messages.ERROR)
+        else:
+            self.message_user(request, f"{order.number}: {step} done.", messages.SUCCESS)
+
+
+def _describe(exc: DomainError) -> str:
+    shortfalls = exc.extra.get("shortfalls")
+    if shortfalls:
+        short = ", ".join(
+            f"{s['sku']} (wanted {s['requested']}, {s['available']} available)" for s in shortfalls
+        )
+        return f"{exc.message} {short}"
+    return f"{exc.message}{f' [{exc.field}]' if exc.field else ''}"
+
+
+class PlaceOrderForm(forms.Form):
+    channel = forms.ModelChoiceField(
+        queryset=Channel.objects.filter(active=True),
+        help_text="The store or call-centre channel selling.",
+    )
+    email = forms.EmailField(required=False)
+    phone = forms.CharField(max_length=32, required=False)
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100, required=False)
+    lines = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="One line per item: SKU and quantity, e.g. 'TEE-M 2'.",
+    )
+    fulfilment_method = forms.ChoiceField(
+        choices=[
+            (FulfilmentMethod.SHIP, "Ship"),
+            (FulfilmentMethod.PICKUP, "Pick up in store"),
+            (FulfilmentMethod.SHIP_FROM_STORE, "Ship from store"),
+        ]
+    )
+    pickup_location = forms.ModelChoiceField(
+        queryset=StockLocation.objects.filter(pickup_enabled=True, active=True),
+        required=False,
+        to_field_name="code",
+    )
+    address_line1 = forms.CharField(max_length=200, required=False)
+    city = forms.CharField(max_length=100, required=False)
+    postcode = forms.CharField(max_length=20, required=False)
+    country = forms.CharField(max_length=2, required=False, initial="US")
+    voucher_code = forms.CharField(max_length=64, required=False)
+    loyalty_points = forms.IntegerField(min_value=0, required=False, initial=0)
+    payment_status = forms.ChoiceField(
+        choices=[
+            (PaymentStatus.PAID, "Paid"),
+            (PaymentStatus.AUTHORIZED, "Authorized"),
+            (PaymentStatus.PENDING, "Pending"),
+        ]
+    )
+    payment_reference = forms.CharField(max_length=120, required=False)
+
+    def clean_lines(self):
+        parsed = []
+        for number, raw in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
+            parts = raw.split()
+            if not parts:
+                continue
+            if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) < 1:
+                raise forms.ValidationError(f"Line {number}: write 'SKU quantity'.")
+            parsed.append(services.LineInput(parts[0], int(parts[1])))
+        if not parsed:
+            raise forms.ValidationError("Add at least one line.")
+        return parsed
+
+    def clean(self):
+        data = super().clean()
+        method = data.get("fulfilment_method")
+        if method == FulfilmentMethod.PICKUP and not data.get("pickup_location"):
+            self.add_error("pickup_location", "Choose the pickup store.")
+        if method != FulfilmentMethod.PICKUP and not (
+            data.get("address_line1") and data.get("city") and data.get("country")
+        ):
+            self.add_error("address_line1", "Shipped orders need an address.")
+        return data
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        identity = {
+            "email": data["email"],
+            "phone": data["phone"],
+            "first_name": data["first_name"],
+            "last_name": data["last_name"],
+        }
+        pickup = data.get("pickup_location")
+        return {
+            "channel": data["channel"],
+            "lines": data["lines"],
+            "customer": services.CustomerInput(**identity)
+            if data["email"] or data["phone"]
+            else None,
+            "fulfilment_method": data["fulfilment_method"],
+            "pickup_location_code": pickup.code if pickup else "",
+            "shipping_address": {
+                "name": f"{data['first_name']} {data['last_name']}".strip(),
+                "line1": data["address_line1"],
+                "city": data["city"],
+                "postcode": data["postcode"],
+                "country": (data["country"] or "").upper(),
+            }
+            if data["fulfilment_method"] != FulfilmentMethod.PICKUP
+            else {},
+            "voucher_code": data["voucher_code"] or None,
+            "loyalty_points": data.get("loyalty_points") or 0,
+            "payment": services.PaymentInput(
+                status=data["payment_status"], reference=data["payment_reference"]
+            ),
+        }
+
+
+@admin.register(Fulfilment)
+class FulfilmentAdmin(admin.ModelAdmin):
+    list_display = ["id", "order", "location", "method", "status", "carrier", "created_at"]
+    list_filter = ["status", "method", "location"]
+    search_fields = ["order__number", "tracking_number"]
+    list_select_related = ["order", "location"]
+    readonly_fields = [
+        "order",
+        "location",
+        "method",
+        "status",
+        "carrier",
+        "tracking_number",
+        "created_by",
+        "created_at",
+        "packed_at",
+        "shipped_at",
+        "ready_at",
+        "collected_at",
+        "cancelled_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Return)
+class ReturnAdmin(admin.ModelAdmin):
+    list_display = ["id", "order", "location", "channel", "created_at"]
+    list_filter = ["location", "channel"]
+    search_fields = ["order__number"]
+    list_select_related = ["order", "location", "channel"]
+    readonly_fields = ["order", "location", "channel", "reason", "external_id", "received_by"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ChannelOrderSettings)
+class ChannelOrderSettingsAdmin(admin.ModelAdmin):
+    list_display = [
+        "channel",
+        "sourcing_strategy",
+        "tax_rate",
+        "prices_include_tax",
+        "shipping_fee",
+    ]
+
+
+@admin.register(PostcodeArea)
+class PostcodeAreaAdmin(admin.ModelAdmin):
+    list_display = ["country", "prefix", "latitude", "longitude"]
+    list_filter = ["country"]
+    search_fields = ["prefix"]

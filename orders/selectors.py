@@ -1,0 +1,129 @@
+"""Read queries of orders shared by the API, the admin and other apps (through ports)."""
+
+import django_filters
+from django.db.models import F, Prefetch, Q, QuerySet
+
+from inventory.models import StockLocation
+from omni.errors import NotFound
+from omni.models import Channel
+from orders.models import (
+    Allocation,
+    Fulfilment,
+    FulfilmentMethod,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Return,
+)
+
+
+def order_detail_queryset() -> QuerySet[Order]:
+    """Orders with everything the detail view shows, in a fixed number of queries."""
+    return Order.objects.select_related("channel", "customer", "pickup_location").prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=OrderLine.objects.select_related("pickup_location").prefetch_related(
+                Prefetch("allocations", queryset=Allocation.objects.select_related("location"))
+            ),
+        ),
+        Prefetch(
+            "fulfilments",
+            queryset=Fulfilment.objects.select_related("location").prefetch_related("lines"),
+        ),
+        Prefetch(
+            "returns",
+            queryset=Return.objects.select_related("location").prefetch_related("lines"),
+        ),
+        "refunds",
+        "timeline",
+    )
+
+
+def order_get(*, number: str, channel: Channel | None = None) -> Order:
+    """One order by number with its detail; with `channel`, only that channel's orders exist
+    (a channel's key never sees another channel's orders, not even to learn they exist)."""
+    qs = order_detail_queryset().filter(number=number)
+    if channel is not None:
+        qs = qs.filter(channel=channel)
+    order = qs.first()
+    if order is None:
+        raise NotFound(f"No order {number}.", code="order_not_found")
+    return order
+
+
+class OrderFilter(django_filters.FilterSet):
+    channel = django_filters.CharFilter(field_name="channel__code")
+    status = django_filters.MultipleChoiceFilter(choices=OrderStatus.choices)
+    location = django_filters.CharFilter(
+        method="filter_location", help_text="Location code: allocated, picked up or returned there."
+    )
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    fulfilment_method = django_filters.ChoiceFilter(choices=FulfilmentMethod.choices)
+    customer = django_filters.NumberFilter(field_name="customer_id")
+    q = django_filters.CharFilter(method="filter_q", help_text="Number, external id or email.")
+
+    class Meta:
+        model = Order
+        fields = ["channel", "status", "payment_status"]
+
+    def filter_location(self, queryset, name, value):
+        matching = Order.objects.filter(
+            Q(lines__allocations__location__code=value)
+            | Q(pickup_location__code=value)
+            | Q(returns__location__code=value)
+        ).values("pk")
+        return queryset.filter(pk__in=matching)
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(
+            Q(number__iexact=value) | Q(external_id=value) | Q(customer_email__iexact=value)
+        )
+
+
+def order_list(*, filters: dict | None = None, channel: Channel | None = None) -> QuerySet[Order]:
+    qs = Order.objects.select_related("channel", "pickup_location")
+    if channel is not None:
+        qs = qs.filter(channel=channel)
+    return OrderFilter(filters or {}, queryset=qs).qs
+
+
+def pickup_queue(*, location: StockLocation) -> QuerySet[Order]:
+    """The store's pickup counter: open orders with units to pick up there, oldest first, each
+    with its pickup fulfilments (to pick, ready, not yet collected)."""
+    waiting = OrderLine.objects.filter(
+        pickup_location=location,
+        fulfilment_method=FulfilmentMethod.PICKUP,
+        quantity__gt=F("quantity_fulfilled") + F("quantity_cancelled"),
+    )
+    return (
+        Order.objects.filter(
+            status__in=[
+                OrderStatus.CONFIRMED,
+                OrderStatus.PARTIALLY_FULFILLED,
+                OrderStatus.PENDING,
+            ],
+            pk__in=waiting.values("order_id"),
+        )
+        .select_related("channel", "pickup_location")
+        .prefetch_related(
+            Prefetch(
+                "fulfilments",
+                queryset=Fulfilment.objects.filter(
+                    location=location, method=FulfilmentMethod.PICKUP
+                ),
+                to_attr="pickup_fulfilments",
+            ),
+            Prefetch("lines", queryset=OrderLine.objects.filter(pickup_location=location)),
+        )
+        .order_by("created_at", "pk")
+    )
+
+
+def orders_for_customer(*, customer_id: int, limit: int = 50) -> list[Order]:
+    """A customer's orders from every channel, newest first (for the customer lookup)."""
+    return list(
+        Order.objects.filter(customer_id=customer_id)
+        .select_related("channel")
+        .order_by("-created_at", "-pk")[:limit]
+    )
