@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 from django.db.models import Max
+from django.utils import timezone
 
 from analytics.forecast import (
     HISTORY_DAYS,
@@ -38,6 +39,8 @@ class Command(BaseCommand):
         if last is None:
             self.stdout.write("No sales rollups yet: load the demo data or build the rollups.")
             return
+        # Today is not over: its partial sales would look like a drop in demand.
+        last = min(last, timezone.localdate() - timedelta(days=1))
         start = last - timedelta(days=history + horizon - 1)
         levels = {
             "channel": channel_histories(start=start, end=last),
