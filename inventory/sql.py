@@ -5,9 +5,15 @@ Why not the ORM here: under contention a stock row stays locked from the locking
 COMMIT, so every millisecond of Python spent compiling querysets inside that window is a
 millisecond every other checkout of the SKU waits. These statements are plain SQL that both
 PostgreSQL and SQLite (>= 3.35, for RETURNING) accept; values are always parameters, table and
-column names come from model metadata.
+column names come from model metadata. On PostgreSQL the checkout path (`reserve_in_one_statement`,
+`commit_in_one_statement`) is one statement per service call, built from writable CTEs, and
+runs as a prepared statement of the session (`_execute`); the other statements are the
+portable path used elsewhere and for the general cases.
 """
 
+import hashlib
+import re
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +44,43 @@ class LockedStock:
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+
+# Statements prepared on each PostgreSQL session: {raw connection: {sql: name}}.
+_prepared: "weakref.WeakKeyDictionary[object, dict[str, str]]" = weakref.WeakKeyDictionary()
+_MAX_PREPARED = 100
+_PLACEHOLDER = re.compile(r"%s|%%")
+
+
+def _execute(cursor, statement: str, params: Sequence) -> None:
+    """Run one of the checkout statements, on PostgreSQL as a prepared statement of the session.
+
+    Planning the CTE statements below costs several times their execution (milliseconds of CPU
+    per checkout on a busy machine); a prepared statement is planned a few times, then its
+    generic plan is reused. Statements are keyed by their text, which depends only on the
+    shape of the call (how many rows), never on values: those are always parameters. The
+    PREPARE goes through the raw connection (it is set-up, not one of the service's queries)
+    and, not being transactional, survives a rollback. Elsewhere the statement runs as is."""
+    if connection.vendor != "postgresql":
+        cursor.execute(statement, params)
+        return
+    raw = connection.connection
+    names = _prepared.setdefault(raw, {})
+    name = names.get(statement)
+    if name is None:
+        if len(names) >= _MAX_PREPARED:
+            with raw.cursor() as setup:
+                setup.execute("DEALLOCATE ALL")
+            names.clear()
+        counter = iter(range(1, len(params) + 1))
+        text = _PLACEHOLDER.sub(
+            lambda m: "%" if m.group() == "%%" else f"${next(counter)}", statement
+        )
+        name = "inventory_" + hashlib.sha1(statement.encode()).hexdigest()[:24]
+        with raw.cursor() as setup:
+            setup.execute(f"PREPARE {name} AS {text}")
+        names[statement] = name
+    cursor.execute(f"EXECUTE {name} ({_marks(params)})" if params else f"EXECUTE {name}", params)
 
 
 def _marks(values: Sequence) -> str:
@@ -296,5 +339,196 @@ def take_reserved(leaving: dict[int, int]) -> list[int]:
     )
     params = [_now()[1], *case_params, *case_params, *ids, *case_params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        _execute(cursor, sql, params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def reserve_in_one_statement(
+    *,
+    channel_id: int,
+    requests: Sequence[tuple[int, int, int]],
+    reservation: Reservation,
+    outbox,
+) -> list[tuple[int, int, int, int, int]] | None:
+    """PostgreSQL, identity channel rule: the whole reservation in one statement, so a hot
+    stock row stays locked for a single round trip of this call.
+
+    `locked` takes the row locks of the wanted (variant, location) rows at the channel's active
+    locations in pk order; under READ COMMITTED it returns their current figures (waiting for,
+    then re-reading, rows another checkout held). `ok` checks every row for the summed
+    quantity, so the UPDATE raises `reserved` on all rows or on none; then the reservations and
+    the outbox rows (`outbox(stocks_sql, deltas_sql)` builds that INSERT, reading the UPDATE's
+    RETURNING rows since a statement cannot see its own writes) are inserted from what was
+    updated. `requests` are (variant_id, location_id, quantity); `reservation` carries the
+    shared fields. Returns (id, stock_id, quantity, variant_id, location_id) per reservation,
+    or None when something was short or missing (nothing was written; the rows stay locked)."""
+    totals: dict[tuple[int, int], int] = {}
+    for variant_id, location_id, quantity in requests:
+        totals[(variant_id, location_id)] = totals.get((variant_id, location_id), 0) + quantity
+    keys = sorted(totals)
+    tot_rows = ", ".join(["(%s::integer, %s::integer, %s::integer)"] * len(keys))
+    tot_params = [value for key in keys for value in (*key, totals[key])]
+    want_rows = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::integer)"] * len(requests))
+    want_params = [value for i, request in enumerate(requests) for value in (i, *request)]
+    now, stamp = _now()
+    reservation.created_at = now
+    expires = reservation.expires_at
+    expires = connection.ops.adapt_datetimefield_value(expires) if expires else None
+    outbox_sql, outbox_params = outbox(
+        f"(SELECT s0.id, s0.variant_id, s0.location_id, "
+        f"COALESCE(u.on_hand, s0.on_hand) AS on_hand, "
+        f"COALESCE(u.reserved, s0.reserved) AS reserved "
+        f"FROM {STOCK} s0 LEFT JOIN upd u ON u.id = s0.id)",
+        "SELECT u.variant_id AS column1, u.location_id AS column2, -t.q AS column3 "
+        "FROM upd u JOIN tot t ON t.variant_id = u.variant_id AND t.location_id = u.location_id",
+        keys,
+    )
+    statement = f"""
+        WITH tot (variant_id, location_id, q) AS (VALUES {tot_rows}),
+        want (ord, variant_id, location_id, q) AS (VALUES {want_rows}),
+        locked AS MATERIALIZED (
+            SELECT s.id, s.variant_id, s.location_id, s.on_hand, s.reserved FROM {STOCK} s
+            JOIN {StockLocation._meta.db_table} l ON l.id = s.location_id
+            WHERE l.active = %s AND s.location_id IN (SELECT cl.location_id FROM
+                {ChannelLocation._meta.db_table} cl WHERE cl.channel_id = %s)
+              AND (s.variant_id, s.location_id) IN (SELECT variant_id, location_id FROM tot)
+            ORDER BY s.id{_lock_clause()}),
+        ok AS MATERIALIZED (
+            SELECT COUNT(*) = %s AS ok FROM locked k
+            JOIN tot t ON t.variant_id = k.variant_id AND t.location_id = k.location_id
+            WHERE k.on_hand - k.reserved >= t.q),
+        upd AS (
+            UPDATE {STOCK} st SET updated_at = %s, reserved = st.reserved + t.q
+            FROM locked k
+            JOIN tot t ON t.variant_id = k.variant_id AND t.location_id = k.location_id
+            WHERE st.id = k.id AND (SELECT ok FROM ok)
+            RETURNING st.id, st.variant_id, st.location_id, st.on_hand, st.reserved),
+        res AS (
+            INSERT INTO {RESERVATION}
+                (stock_id, quantity, reference, expires_at, created_at, kind, channel_id)
+            SELECT u.id, w.q, %s::text, %s::timestamptz, %s::timestamptz, %s::text, %s::integer
+            FROM want w
+            JOIN upd u ON u.variant_id = w.variant_id AND u.location_id = w.location_id
+            ORDER BY w.ord
+            RETURNING id, stock_id, quantity),
+        outbox AS ({outbox_sql})
+        SELECT r.id, r.stock_id, r.quantity, u.variant_id, u.location_id
+        FROM res r JOIN upd u ON u.id = r.stock_id ORDER BY r.id
+    """
+    params = [
+        *tot_params,
+        *want_params,
+        True,
+        channel_id,
+        len(keys),
+        stamp,
+        reservation.reference,
+        expires,
+        stamp,
+        reservation.kind,
+        reservation.channel_id,
+        *outbox_params,
+    ]
+    with connection.cursor() as cursor:
+        _execute(cursor, statement, params)
+        rows = cursor.fetchall()
+    if len(rows) != len(requests):
+        return None
+    return [tuple(row) for row in rows]
+
+
+def commit_in_one_statement(
+    *,
+    wanted: dict[int, int],
+    stock_of: dict[int, int],
+    movements: Sequence[StockMovement],
+) -> tuple[dict[int, tuple[int, int]], list[int]]:
+    """PostgreSQL: commit reservations (id -> quantity, each expected on `stock_of[id]`) in one
+    statement, so the stock rows stay locked for one round trip of this call.
+
+    `locked` takes the stock rows' locks in pk order. Only then (the initplan gate reads every
+    locked row first) `live` locks the reservations; under READ COMMITTED both return the current
+    row versions even when another transaction changed them after this statement's snapshot.
+    Every writer of a reservation holds its stock row's lock first, so this order cannot
+    deadlock with them. `ok` requires every reservation still on its row with at least the
+    quantity and every row to hold that many reserved; only then `on_hand` and `reserved` drop,
+    the reservations are deleted or shrunk and the ledger rows inserted. Returns the live
+    reservations ((stock_id, quantity) per id, as before this statement) and the new movement
+    ids (empty when the check failed: nothing was written). `movements` share reason,
+    reference, note and user."""
+    ids = sorted(wanted)
+    leaving: dict[int, int] = {}
+    for pk in ids:
+        leaving[stock_of[pk]] = leaving.get(stock_of[pk], 0) + wanted[pk]
+    stock_ids = sorted(leaving)
+    int3 = "(%s::integer, %s::integer, %s::integer)"
+    want_rows = ", ".join([int3] * len(ids))
+    want_params = [value for pk in ids for value in (pk, stock_of[pk], wanted[pk])]
+    leave_rows = ", ".join(["(%s::integer, %s::integer)"] * len(stock_ids))
+    leave_params = [value for pk in stock_ids for value in (pk, leaving[pk])]
+    first = movements[0]
+    mv_rows = ", ".join([int3] * len(movements))
+    mv_params = [value for i, m in enumerate(movements) for value in (i, m.stock_id, m.quantity)]
+    now, stamp = _now()
+    statement = f"""
+        WITH want (id, stock_id, q) AS (VALUES {want_rows}),
+        leave (stock_id, q) AS (VALUES {leave_rows}),
+        locked AS MATERIALIZED (
+            SELECT s.id, s.reserved FROM {STOCK} s WHERE s.id IN ({_marks(stock_ids)})
+            ORDER BY s.id{_lock_clause()}),
+        live AS MATERIALIZED (
+            SELECT r.id, r.stock_id, r.quantity FROM {RESERVATION} r
+            WHERE r.id IN ({_marks(ids)}) AND (SELECT COUNT(*) FROM locked) >= 0
+            ORDER BY r.id FOR UPDATE OF r),
+        ok AS MATERIALIZED (
+            SELECT (SELECT COUNT(*) FROM want w JOIN live l
+                    ON l.id = w.id AND l.stock_id = w.stock_id AND l.quantity >= w.q) = %s
+               AND (SELECT COUNT(*) FROM leave v JOIN locked k
+                    ON k.id = v.stock_id AND k.reserved >= v.q) = %s AS ok),
+        upd AS (
+            UPDATE {STOCK} st SET updated_at = %s, on_hand = st.on_hand - v.q,
+                reserved = st.reserved - v.q
+            FROM leave v WHERE st.id = v.stock_id AND (SELECT ok FROM ok)),
+        gone AS (
+            DELETE FROM {RESERVATION} r USING want w
+            WHERE r.id = w.id AND r.quantity = w.q AND (SELECT ok FROM ok)),
+        shrunk AS (
+            UPDATE {RESERVATION} r SET quantity = r.quantity - w.q FROM want w
+            WHERE r.id = w.id AND r.quantity > w.q AND (SELECT ok FROM ok)),
+        mv AS (
+            INSERT INTO {MOVEMENT}
+                (stock_id, reason, quantity, reference, note, user_id, created_at)
+            SELECT m.stock_id, %s::text, m.quantity, %s::text, %s::text, %s::integer,
+                %s::timestamptz
+            FROM (VALUES {mv_rows}) m (ord, stock_id, quantity)
+            WHERE (SELECT ok FROM ok) ORDER BY m.ord
+            RETURNING id)
+        SELECT id, stock_id, quantity FROM live
+        UNION ALL SELECT id, NULL, NULL FROM mv
+    """
+    params = [
+        *want_params,
+        *leave_params,
+        *stock_ids,
+        *ids,
+        len(ids),
+        len(stock_ids),
+        stamp,
+        first.reason,
+        first.reference,
+        first.note,
+        first.user_id,
+        stamp,
+        *mv_params,
+    ]
+    with connection.cursor() as cursor:
+        _execute(cursor, statement, params)
+        rows = cursor.fetchall()
+    live = {pk: (stock_id, quantity) for pk, stock_id, quantity in rows if stock_id is not None}
+    movement_ids = sorted(pk for pk, stock_id, _ in rows if stock_id is None)
+    for movement, pk in zip(movements, movement_ids, strict=False):
+        movement.pk = pk
+        movement.created_at = now
+        movement._state.adding = False
+        movement._state.db = connection.alias
+    return live, movement_ids

@@ -198,6 +198,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # Minimum seconds between two writes of an API key's `last_used_at` (saves a write per call).
 OMNI_API_KEY_TOUCH_SECONDS = 60
+# Days after fulfilment during which a return is expected; then the order completes and earns
+# its loyalty points.
+OMNI_ORDER_RETURN_WINDOW_DAYS = int(os.environ.get("ORDER_RETURN_WINDOW_DAYS", "30"))
 
 LOGGING = {
     "version": 1,

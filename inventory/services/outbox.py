@@ -91,25 +91,43 @@ def record_availability_changes(deltas: dict[tuple[int, int], int]) -> int:
 
 
 def _statement(deltas: dict[tuple[int, int], int]) -> tuple[str, list]:
-    variant_ids = sorted({v for v, _ in deltas})
-    location_ids = sorted({loc for _, loc in deltas})
-    # A VALUES list (columns column1..3 in both databases) has no term limit, unlike UNION ALL
-    # on SQLite.
     delta_rows = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(deltas))
+    delta_params = [value for key, d in sorted(deltas.items()) for value in (*key, d)]
+    return outbox_insert_sql(
+        keys=deltas,
+        deltas_sql=delta_rows,
+        deltas_params=delta_params,
+        stocks_sql=Stock._meta.db_table,
+    )
+
+
+def outbox_insert_sql(
+    *, keys, deltas_sql: str, deltas_params: list, stocks_sql: str
+) -> tuple[str, list]:
+    """The outbox INSERT over the (variant_id, location_id) `keys` that may have changed.
+
+    `deltas_sql` yields rows (column1=variant_id, column2=location_id, column3=change of
+    `available` applied); `stocks_sql` is the stock relation read for the figures after the
+    change: the table itself, or (inside one statement with the UPDATE, which it cannot see)
+    the table overlaid with the UPDATE's RETURNING rows."""
+    variant_ids = sorted({v for v, _ in keys})
+    location_ids = sorted({loc for _, loc in keys})
     cl = ChannelLocation._meta.db_table
     after = _rule_sql("SUM(s.on_hand - s.reserved)")
     before = _rule_sql("SUM(s.on_hand - s.reserved - COALESCE(d.column3, 0))")
+    # Typed for PostgreSQL, where it may be part of a prepared statement.
+    stamp = "%s::timestamptz" if connection.vendor == "postgresql" else "%s"
     sql = f"""
         INSERT INTO {AvailabilityChange._meta.db_table}
             (variant_id, channel_id, available, created_at)
-        SELECT variant_id, channel_id, after_ats, %s FROM (
+        SELECT variant_id, channel_id, after_ats, {stamp} FROM (
             SELECT s.variant_id AS variant_id, cl.channel_id AS channel_id,
                    {after} AS after_ats, {before} AS before_ats
             FROM {cl} cl
             JOIN {StockLocation._meta.db_table} l ON l.id = cl.location_id
             JOIN {Channel._meta.db_table} c ON c.id = cl.channel_id
-            JOIN {Stock._meta.db_table} s ON s.location_id = cl.location_id
-            LEFT JOIN ({delta_rows}) d
+            JOIN {stocks_sql} s ON s.location_id = cl.location_id
+            LEFT JOIN ({deltas_sql}) d
                 ON d.column1 = s.variant_id AND d.column2 = s.location_id
             WHERE l.active = %s AND c.active = %s
               AND s.variant_id IN ({", ".join(["%s"] * len(variant_ids))})
@@ -122,9 +140,7 @@ def _statement(deltas: dict[tuple[int, int], int]) -> tuple[str, list]:
         WHERE after_ats <> before_ats
     """
     params = [connection.ops.adapt_datetimefield_value(timezone.now())]
-    for (variant_id, location_id), delta in sorted(deltas.items()):
-        params += [variant_id, location_id, delta]
-    params += [True, True, *variant_ids, *location_ids]
+    params += [*deltas_params, True, True, *variant_ids, *location_ids]
     return sql, params
 
 

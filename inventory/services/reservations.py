@@ -36,6 +36,7 @@ from inventory.services.base import (
 )
 from inventory.services.outbox import (
     availability_changes_statement,
+    outbox_insert_sql,
     record_availability_changes,
     schedule_drain,
 )
@@ -79,11 +80,14 @@ def stock_reserve(
     same SKU queue and multi-line orders cannot deadlock.
 
     When the channel's rule is the identity (no buffer, cap or share) the pool cannot bind
-    tighter than the locations, so only the requested rows are locked, by the conditional
-    UPDATE itself (`... WHERE on_hand - reserved >= q`, rows locked in pk order by its
-    sub-select). Raises InsufficientStock (naming SKU, requested and available) leaving nothing
-    applied, so a caller's transaction may continue. A fixed number of queries whatever the
-    number of requests: on PostgreSQL two (identity rule) or three, elsewhere one more."""
+    tighter than the locations, so only the requested rows are locked. On PostgreSQL that case
+    is one statement (`sql.reserve_in_one_statement`: lock in pk order, check every row, UPDATE
+    all or none, insert the reservations and the outbox rows), so a hot row is locked for a
+    single round trip of this call; elsewhere the conditional UPDATE itself locks
+    (`... WHERE on_hand - reserved >= q`, rows locked in pk order by its sub-select). Raises
+    InsufficientStock (naming SKU, requested and available) leaving nothing applied, so a
+    caller's transaction may continue. A fixed number of queries whatever the number of
+    requests: on PostgreSQL one (identity rule) or three, elsewhere three or four."""
     if not requests:
         return []
     for index, request in enumerate(requests):
@@ -96,9 +100,15 @@ def stock_reserve(
         and channel.availability_cap is None
         and channel.availability_share == 100
     )
+    if identity_rule and sql.combines_statements():
+        fast = _reserve_in_one_statement(channel, requests, reference, expires_at, kind)
+        if fast is not None:
+            return fast
+        # Short or missing somewhere: nothing was written; the general path below locks the
+        # same rows again (already held) and explains the refusal.
     with checked_atomic():
         stock_ids = None
-        if identity_rule:
+        if identity_rule and not sql.combines_statements():
             done = sql.reserve_where_available(channel_id=channel.pk, wanted=wanted)
             if len(done) == len(wanted):
                 stock_ids = {(v, loc): pk for pk, v, loc in done}
@@ -140,6 +150,55 @@ def stock_reserve(
             sql.insert_reservations(reservations)
             record_availability_changes(deltas)
         return reservations
+
+
+def _reserve_in_one_statement(channel, requests, reference, expires_at, kind):
+    """The identity-rule reservation as one statement (see `sql.reserve_in_one_statement`):
+    the hot stock rows are locked for one round trip of this call instead of two. Everything
+    Python does is done before the statement or after it. Returns None on a refusal, having
+    written nothing."""
+    shared = Reservation(reference=reference[:120], expires_at=expires_at, kind=kind)
+    shared.channel_id = channel.pk
+    rows = sql.reserve_in_one_statement(
+        channel_id=channel.pk,
+        requests=[(r.variant_id, r.location_id, r.quantity) for r in requests],
+        reservation=shared,
+        outbox=lambda stocks_sql, deltas_sql, keys: outbox_insert_sql(
+            keys=keys, deltas_sql=deltas_sql, deltas_params=[], stocks_sql=stocks_sql
+        ),
+    )
+    if rows is None:
+        return None
+    schedule_drain()
+    # Requests for the same row and quantity are interchangeable; hand out the new rows per
+    # (row, quantity) in id order, which is the order they were inserted in.
+    by_line: dict[tuple[int, int, int], list] = defaultdict(list)
+    for pk, stock_id, quantity, variant_id, location_id in rows:
+        by_line[(variant_id, location_id, quantity)].append((pk, stock_id))
+    stocks: dict[int, Stock] = {}
+    reservations = []
+    for r in requests:
+        pk, stock_id = by_line[(r.variant_id, r.location_id, r.quantity)].pop(0)
+        if stock_id not in stocks:
+            stocks[stock_id] = Stock.from_db(
+                connection.alias,
+                ["id", "variant_id", "location_id"],
+                [stock_id, r.variant_id, r.location_id],
+            )
+        reservation = Reservation(
+            pk=pk,
+            stock=stocks[stock_id],
+            quantity=r.quantity,
+            reference=shared.reference,
+            expires_at=expires_at,
+            kind=kind,
+            channel=channel,
+            created_at=shared.created_at,
+        )
+        reservation._state.adding = False
+        reservation._state.db = connection.alias
+        reservations.append(reservation)
+    return reservations
 
 
 def _reserve_locked(channel, wanted, rows) -> dict[tuple[int, int], int]:
@@ -252,12 +311,14 @@ def reservations_commit(
     """Commit several (reservation, quantity) pairs at once, all or nothing, as
     `reservation_commit` does for one.
 
-    One conditional UPDATE locks the stock rows in pk order (its sub-select) and lowers
-    `on_hand` and `reserved`; the reservations are then read under that lock (every writer of a
-    reservation holds its stock row first) and checked: one that is gone or smaller than its
-    quantity undoes the UPDATE and is refused, leaving nothing applied. Then one SALE per item,
-    and the reservations shrink or go. A fixed number of queries whatever the number of items
-    (three on PostgreSQL)."""
+    The stock rows are locked in pk order, then the reservations are read under that lock
+    (every writer of a reservation holds its stock row first) and checked: one that is gone or
+    smaller than its quantity is refused, leaving nothing applied. `on_hand` and `reserved`
+    drop, one SALE per item, and the reservations shrink or go. On PostgreSQL all of it is one
+    statement (`sql.commit_in_one_statement`), so a hot row is locked for a single round trip
+    of this call; elsewhere one conditional UPDATE locks and lowers the counters, the
+    reservations are read, and a refusal undoes the UPDATE. A fixed number of queries whatever
+    the number of items (one on PostgreSQL)."""
     if not items:
         return []
     for index, (_, quantity) in enumerate(items):
@@ -266,6 +327,7 @@ def reservations_commit(
     for reservation, quantity in items:
         wanted[reservation.pk] += quantity
     stock_of = {r.pk: r.stock_id for r, _ in items}
+    combined = sql.combines_statements()
     with checked_atomic():
         # A reservation moved since the caller loaded it sits on another row: retry once with
         # the row it is on now.
@@ -273,8 +335,30 @@ def reservations_commit(
             leaving: dict[int, int] = defaultdict(int)
             for pk, quantity in wanted.items():
                 leaving[stock_of[pk]] += quantity
-            changed = set(sql.take_reserved(leaving))
-            live = sql.read_reservations(wanted)
+            # Built before the rows are locked, so the locked window holds no Python work.
+            movements = [
+                StockMovement(
+                    stock_id=stock_of[r.pk],
+                    reason=MovementReason.SALE,
+                    quantity=-q,
+                    reference=reference[:120],
+                    user_id=getattr(user, "pk", None),
+                )
+                for r, q in items
+            ]
+            if combined:
+                # Lock, check and every write in one statement; on a refusal nothing is
+                # written and `live` explains it.
+                live, written = sql.commit_in_one_statement(
+                    wanted=wanted, stock_of=stock_of, movements=movements
+                )
+                if written:
+                    _after_commit(items, wanted, stock_of, live)
+                    return movements
+                changed: set[int] = set()
+            else:
+                changed = set(sql.take_reserved(leaving))
+                live = sql.read_reservations(wanted)
             moved = {pk: live[pk][0] for pk in wanted if pk in live and live[pk][0] != stock_of[pk]}
             problem = None
             for pk, quantity in wanted.items():
@@ -285,7 +369,10 @@ def reservations_commit(
                         f"Cannot commit {quantity}: the reservation holds {live[pk][1]}.",
                         field="quantity",
                     )
-            if changed != set(leaving) and problem is None and not moved:
+            # The reservations hold the units but a row's `reserved` is short (the combined
+            # statement refused, or the UPDATE skipped a row): the counters changed under them.
+            short = combined or changed != set(leaving)
+            if short and problem is None and not moved:
                 problem = ReservationNotFound("The reserved units changed meanwhile; reload.")
             if problem is None and not moved:
                 break
@@ -297,25 +384,19 @@ def reservations_commit(
             if problem is not None or _attempt == 1:
                 raise problem or ReservationNotFound("The reservation moved; reload it.")
             stock_of.update(moved)
-        movements = [
-            StockMovement(
-                stock_id=stock_of[r.pk],
-                reason=MovementReason.SALE,
-                quantity=-q,
-                reference=reference[:120],
-                user_id=getattr(user, "pk", None),
-            )
-            for r, q in items
-        ]
         sql.insert_movements(
             movements,
             delete_reservation_ids=[pk for pk, q in wanted.items() if q == live[pk][1]],
             shrink_reservations_by={pk: q for pk, q in wanted.items() if q < live[pk][1]},
         )
-        for reservation, _ in items:
-            reservation.stock_id = stock_of[reservation.pk]
-            reservation.quantity = live[reservation.pk][1] - wanted[reservation.pk]
+        _after_commit(items, wanted, stock_of, live)
         return movements
+
+
+def _after_commit(items, wanted, stock_of, live) -> None:
+    for reservation, _ in items:
+        reservation.stock_id = stock_of[reservation.pk]
+        reservation.quantity = live[reservation.pk][1] - wanted[reservation.pk]
 
 
 def reservation_move(*, reservation: Reservation, location_id: int, user=None) -> Reservation:

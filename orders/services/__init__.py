@@ -15,6 +15,7 @@ from orders.services.lifecycle import (
     order_complete,
     order_lines_cancel,
     order_payment_record,
+    orders_complete_due,
 )
 from orders.services.placement import (
     CustomerInput,
@@ -51,6 +52,7 @@ __all__ = [
     "order_lines_cancel",
     "order_payment_record",
     "order_place",
+    "orders_complete_due",
     "request_fingerprint",
     "return_create",
 ]

@@ -2,8 +2,10 @@
 and completion."""
 
 from collections.abc import Sequence
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -12,7 +14,7 @@ from catalog.money import quantize
 from customers.services import loyalty_earn, loyalty_reverse
 from inventory.models import StockLocation
 from inventory.services import reservation_move, reservation_release
-from omni.errors import InvalidInput
+from omni.errors import DomainError, InvalidInput
 from orders import state
 from orders.errors import OrderError
 from orders.locks import allocations_for_update, lines_for_update, order_for_update
@@ -308,3 +310,26 @@ def _earn(order: Order) -> None:
     if entry.points > 0:
         order.loyalty_points_earned = entry.points
         order.save(update_fields=["loyalty_points_earned", "updated_at"])
+
+
+def orders_complete_due(*, now=None, batch_size: int = 200) -> int:
+    """Complete fulfilled orders whose return window (`OMNI_ORDER_RETURN_WINDOW_DAYS`) has
+    passed, earning their loyalty points. Each order is its own transaction through
+    `order_complete`; an order that moved on meanwhile is skipped. Returns how many completed."""
+    due = (now or timezone.now()) - timedelta(days=settings.OMNI_ORDER_RETURN_WINDOW_DAYS)
+    ids = list(
+        Order.objects.filter(
+            status__in=[OrderStatus.FULFILLED, OrderStatus.PARTIALLY_RETURNED],
+            updated_at__lt=due,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    done = 0
+    for order in Order.objects.filter(pk__in=ids).order_by("pk"):
+        try:
+            order_complete(order=order, actor="system:return-window")
+        except DomainError:
+            continue
+        done += 1
+    return done

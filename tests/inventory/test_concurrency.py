@@ -7,13 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import OperationalError, connection
 
-from inventory.errors import InsufficientStock
-from inventory.models import Reservation, Stock
+from inventory.errors import InsufficientStock, ReservationNotFound
+from inventory.models import MovementReason, Reservation, Stock, StockMovement
 from inventory.selectors import ledger_drift
 from inventory.services import (
     StockLine,
     StockRequest,
     reservation_commit,
+    reservation_release,
     stock_receive,
     stock_reserve,
 )
@@ -137,4 +138,41 @@ def test_multi_line_orders_in_random_order_never_deadlock():
         key = (stock.variant_id, stock.location_id)
         assert stock.on_hand == 100 - committed.get(key, 0)
         assert stock.reserved == reserved.get(key, 0)
+    assert ledger_drift() == []
+
+
+def test_a_reservation_is_committed_or_released_once_under_a_race():
+    """The commit reads the reservation under the stock row lock in the same statement that
+    writes: of racing commits and releases of one reservation exactly one takes effect, even
+    though the losers' statements started before the winner committed."""
+    channel = ChannelFactory(code="web")
+    location = StockLocationFactory(code="wh")
+    ChannelLocationFactory(channel=channel, location=location)
+    variant = VariantFactory(sku="RACE")
+    stock_receive(location_id=location.pk, lines=[StockLine(variant.pk, 10)], reference="PO")
+    (reservation,) = stock_reserve(
+        channel=channel, requests=[StockRequest(variant.pk, location.pk, 3)], reference="ORD"
+    )
+
+    # Each racer holds its own copy, loaded before any of them starts.
+    copies = [Reservation.objects.get(pk=reservation.pk) for _ in range(12)]
+
+    def race(index):
+        mine = copies[index]
+        if index % 4 == 3:
+            reservation_release(reservations=[mine])
+            return "released"
+        return reservation_commit(reservation=mine, quantity=3, reference=f"SHIP-{index}")
+
+    outcomes = run_concurrently(12, race)
+    committed = [o for o in outcomes if isinstance(o, StockMovement)]
+    unexpected = [o for o in outcomes if isinstance(o, Exception)]
+    unexpected = [o for o in unexpected if not isinstance(o, ReservationNotFound)]
+    assert unexpected == []
+    stock = Stock.objects.get(variant=variant, location=location)
+    assert stock.reserved == 0
+    assert not Reservation.objects.exists()
+    sales = StockMovement.objects.filter(reason=MovementReason.SALE)
+    assert sales.count() == len(committed) <= 1
+    assert stock.on_hand == 10 - 3 * len(committed)
     assert ledger_drift() == []

@@ -227,9 +227,13 @@ def test_reserve_costs_the_same_queries_for_one_and_twenty_lines(
     for v in variants:
         receive(v, warehouse, 5)
         receive(v, store, 5)
-    # Identity rule: the conditional UPDATE locks; otherwise a locking SELECT, then the UPDATE.
-    # Then the reservations INSERT and the outbox INSERT (one statement on PostgreSQL).
-    expected = (2 if on_postgres() else 3) + (1 if safety_stock else 0)
+    # PostgreSQL, identity rule: one statement locks, checks, updates and inserts the
+    # reservations and the outbox. Otherwise a locking SELECT (with a buffer) or the conditional
+    # UPDATE (SQLite), then the UPDATE, then the reservations INSERT and the outbox INSERT
+    # (one statement on PostgreSQL).
+    expected = {(True, False): 1, (True, True): 3, (False, False): 3, (False, True): 4}[
+        (on_postgres(), bool(safety_stock))
+    ]
     with django_assert_num_queries(expected):
         stock_reserve(
             channel=selling_channel,
@@ -264,13 +268,13 @@ def test_commit_and_release_cost_fixed_queries(
         requests=[StockRequest(v.pk, warehouse.pk, 2) for v in variants],
         reference="ORD-F",
     )
-    # Locking UPDATE, read of the reservations, then the SALE rows with the reservation
-    # DELETE and shrink in one statement on PostgreSQL (three statements elsewhere).
-    with django_assert_num_queries(3 if on_postgres() else 5):
+    # PostgreSQL: one statement locks, checks and writes everything. Elsewhere the locking
+    # UPDATE, a read of the reservations, then the SALE rows, the DELETE and the shrink.
+    with django_assert_num_queries(1 if on_postgres() else 5):
         reservations_commit(
             items=[(r, 1 + i % 2) for i, r in enumerate(reservations[:10])], reference="SHIP"
         )
-    with django_assert_num_queries(3 if on_postgres() else 4):
+    with django_assert_num_queries(1 if on_postgres() else 4):
         reservations_commit(items=[(reservations[10], 1)], reference="SHIP")
     # Lock, read, DELETE, UPDATE, outbox: the same for eight as for one.
     with django_assert_num_queries(5):
