@@ -7,8 +7,9 @@
    and the same figures computed by GROUP BY over the raw order tables, in the same run.
 4. Copies 1,000 new orders in and times their incremental rollup refresh.
 
-Runs in its own database (`omni_analytics_bench` on the DATABASE_URL server), created and
-migrated here. Usage: DATABASE_URL=postgres://... python bench/analytics.py [--quick]
+Runs in its own database (`omni_analytics_bench`, or `omni_analytics_bench_quick` with
+`--quick`, on the DATABASE_URL server), created and migrated here.
+Usage: DATABASE_URL=postgres://... python bench/analytics.py [--quick]
 Targets: endpoint >= 50x faster than raw, endpoint p50 < 100 ms, 1,000 orders < 2 s.
 """
 
@@ -26,7 +27,8 @@ from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-BENCH_DB = "omni_analytics_bench"
+# `--quick` keeps its smaller data set apart, so switching modes never rebuilds the other.
+BENCH_DB = "omni_analytics_bench_quick" if "--quick" in sys.argv else "omni_analytics_bench"
 DAYS = 365
 SEED = 42
 
