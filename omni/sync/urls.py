@@ -1,3 +1,23 @@
 """Channel sync API routes (webhooks, runs), mounted under /api/v1/."""
 
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from omni.sync.api import (
+    ConnectorSettingsViewSet,
+    MessageViewSet,
+    RunViewSet,
+    StatusView,
+    WebhookView,
+)
+
+router = SimpleRouter()
+router.register("sync/runs", RunViewSet, basename="sync-run")
+router.register("sync/connectors", ConnectorSettingsViewSet, basename="sync-connector")
+router.register("sync/messages", MessageViewSet, basename="sync-message")
+
+urlpatterns = [
+    path("webhooks/<slug:channel_code>/", WebhookView.as_view(), name="sync-webhook"),
+    path("sync/status/", StatusView.as_view(), name="sync-status"),
+    *router.urls,
+]
