@@ -88,3 +88,47 @@ def test_panel_scripts_are_loaded_once(admin_user):
         dashboard._providers.pop("chart_a")
         dashboard._providers.pop("chart_b")
     assert html.count('<script src="/static/chart.js"></script>') == 1
+
+
+@pytest.mark.django_db
+def test_failed_syncs_and_dead_letters_panels_link_into_the_admin(
+    admin_user, make_role_user, channel
+):
+    from django.utils import timezone
+
+    from omni import roles
+    from omni.sync.models import OutboundMessage, SyncRun
+
+    run = SyncRun.objects.create(
+        channel=channel, kind="orders", direction="pull", status="failed", error="HTTP 500"
+    )
+    SyncRun.objects.create(channel=channel, kind="orders", direction="pull", status="succeeded")
+    OutboundMessage.objects.create(
+        channel=channel,
+        kind="availability",
+        payload={},
+        status="dead",
+        next_attempt_at=timezone.now(),
+    )
+    html = login(admin_user).get(reverse("admin:index")).content.decode()
+    assert 'data-panel="failed_syncs"' in html
+    assert reverse("admin:sync_syncrun_change", args=[run.pk]) in html
+    assert "HTTP 500" in html
+    assert 'data-panel="dead_letters"' in html
+    assert "status__exact=dead" in html
+    store = make_role_user(roles.STORE_STAFF)
+    store_html = login(store).get(reverse("admin:index")).content.decode()
+    assert 'data-panel="failed_syncs"' not in store_html
+    assert 'data-panel="dead_letters"' not in store_html
+
+
+@pytest.mark.django_db
+def test_sales_trend_chart_uses_the_local_plotly(admin_user, make_role_user):
+    from omni import roles
+
+    html = login(admin_user).get(reverse("admin:index")).content.decode()
+    assert 'data-panel="sales_trend"' in html
+    assert "plotly-graph-div" in html
+    assert f'<script src="{reverse("admin:analytics_plotly_js")}"></script>' in html
+    store_html = login(make_role_user(roles.STORE_STAFF)).get(reverse("admin:index"))
+    assert "plotly" not in store_html.content.decode()

@@ -39,6 +39,9 @@ ADMIN_PAGES = {
     "admin:orders_order_place": {ADMIN, CS},
     "admin:orders_fulfilment_changelist": {ADMIN, INV, STORE, CS, ANALYST},
     "admin:orders_return_changelist": {ADMIN, STORE, CS, ANALYST},
+    "admin:sync_syncrun_changelist": {ADMIN, INV, ANALYST},
+    "admin:sync_outboundmessage_changelist": {ADMIN, INV, ANALYST},
+    "admin:analytics_dashboard": {ADMIN, MERCH, INV, ANALYST},
 }
 
 
