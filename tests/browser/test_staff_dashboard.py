@@ -49,6 +49,11 @@ def test_admin_sees_the_dashboard_and_its_chart(page, admin_login, screenshot, s
     box = chart.bounding_box()
     assert box is not None and box["width"] > 100 and box["height"] > 20
     assert "TEE-M @ store-a" in page.locator("#panel-low_stock").inner_text()
+    # The sales trend is drawn by plotly (served locally) in the browser.
+    plotly_chart = page.locator("#panel-sales_trend .plotly-graph-div svg.main-svg").first
+    plotly_chart.wait_for(state="visible")
+    plotly_box = plotly_chart.bounding_box()
+    assert plotly_box is not None and plotly_box["width"] > 100
     screenshot(page, "dashboard")
 
 
