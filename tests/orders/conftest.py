@@ -24,10 +24,15 @@ ADDRESS = {
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Pricing caches promotion snapshots; each test starts from its own promotions."""
+    """Pricing caches promotion snapshots (in the shared cache and in this process); each test
+    starts from its own promotions."""
+    from promotions import rules
+
     cache.clear()
+    rules.forget_local()
     yield
     cache.clear()
+    rules.forget_local()
 
 
 @pytest.fixture
