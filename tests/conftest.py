@@ -50,6 +50,22 @@ def _celery_eager_unless_broker_test(request):
     app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Each test starts with an empty cache and no per-process pricing snapshot: ids are reused
+    across tests (SQLite reuses them after a rollback), so a snapshot keyed by a channel id
+    could otherwise carry another test's promotions."""
+    from django.core.cache import cache
+
+    from promotions.rules import forget_local
+
+    cache.clear()
+    forget_local()
+    yield
+    cache.clear()
+    forget_local()
+
+
 @pytest.fixture
 def channel(db) -> Channel:
     return Channel.objects.create(code="web", name="Web shop", kind="web", currency="USD")

@@ -5,7 +5,6 @@ and read back the ledger."""
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 
 from inventory.models import Reservation, Stock
 from inventory.services import StockLine, stock_receive
@@ -20,19 +19,6 @@ ADDRESS = {
     "postcode": "10001",
     "country": "US",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Pricing caches promotion snapshots (in the shared cache and in this process); each test
-    starts from its own promotions."""
-    from promotions import rules
-
-    cache.clear()
-    rules.forget_local()
-    yield
-    cache.clear()
-    rules.forget_local()
 
 
 @pytest.fixture

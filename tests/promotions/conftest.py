@@ -5,21 +5,10 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from django.core.cache import cache
 
 from customers.models import Customer
 from promotions import customer_terms
-from promotions.rules import forget_local
 from tests.catalog.factories import CategoryFactory, ListingFactory, ProductFactory, VariantFactory
-
-
-@pytest.fixture(autouse=True)
-def _clear_cache():
-    cache.clear()
-    forget_local()
-    yield
-    cache.clear()
-    forget_local()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ import pytest
 # The orders app (issue 5) is built in parallel; until it is merged these tests skip.
 pytest.importorskip("orders.services", reason="orders app (order_place) not merged yet")
 
-from django.core.cache import cache
 
 from inventory.models import ChannelLocation
 from inventory.services import StockLine, stock_receive
@@ -28,7 +27,6 @@ ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "NYC", "postcode": "1000
 
 @pytest.fixture
 def selling(market, connector, warehouse, skus):
-    cache.clear()
     ChannelLocation.objects.create(channel=market, location=warehouse, priority=1)
     ListingFactory(variant=skus["A-1"], channel=market, price=Decimal("12.00"))
     stock_receive(
@@ -36,8 +34,7 @@ def selling(market, connector, warehouse, skus):
         lines=[StockLine(variant_id=skus["A-1"].pk, quantity=10)],
         reference="PO-1",
     )
-    yield market
-    cache.clear()
+    return market
 
 
 def order_line(external_id, sku="A-1", quantity=2, **extra):
