@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.urls import path
 
-from analytics import dashboard
+from analytics import dashboard, home_panels
 from analytics.models import Dashboard, DemandForecast, ReplenishmentSuggestion
 
 
@@ -97,3 +97,6 @@ class DemandForecastAdmin(ReadOnlyAdmin):
     list_filter = ["method", "channel", "location"]
     list_select_related = ["variant", "location", "channel"]
     search_fields = ["variant__sku"]
+
+
+home_panels.register()

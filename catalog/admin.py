@@ -25,6 +25,9 @@ from catalog.validation import (
     clean_options,
     clean_price,
 )
+from omni.admin_audit import AuditedAdminMixin
+from omni.admin_confirm import confirm_action
+from omni.audit import AuditAction, audit_record_many
 from omni.errors import DomainError
 from omni.models import Channel
 
@@ -53,7 +56,7 @@ class CategoryForm(forms.ModelForm):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = CategoryForm
     list_display = ["path", "name", "slug"]
     search_fields = ["name", "slug", "path"]
@@ -145,7 +148,7 @@ class CatalogActionForm(ActionForm):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = ProductForm
     inlines = [VariantInline]
     list_display = ["name", "brand", "category", "active", "variant_count", "created_at"]
@@ -184,10 +187,18 @@ class ProductAdmin(admin.ModelAdmin):
         channel = self._action_channel(request)
         if channel is None:
             return
+        products = list(queryset.values_list("pk", "name"))
         result = services.listings_set_published(
             channel=channel,
-            product_ids=list(queryset.values_list("pk", flat=True)),
+            product_ids=[pk for pk, _ in products],
             published=published,
+        )
+        audit_record_many(
+            user=request.user,
+            action=AuditAction.OPERATION,
+            model=Product,
+            operation=f"{'publish' if published else 'unpublish'} in {channel.code}",
+            items=[(pk, name, {"published": [None, published]}) for pk, name in products],
         )
         verb = "Published" if published else "Unpublished"
         self.message_user(
@@ -204,12 +215,14 @@ class ProductAdmin(admin.ModelAdmin):
             )
 
     @admin.action(description="Publish selected products to the channel", permissions=["change"])
+    @confirm_action("Publish the selected products to the channel?")
     def publish_to_channel(self, request, queryset):
         self._set_published(request, queryset, True)
 
     @admin.action(
         description="Unpublish selected products from the channel", permissions=["change"]
     )
+    @confirm_action("Unpublish the selected products from the channel?")
     def unpublish_from_channel(self, request, queryset):
         self._set_published(request, queryset, False)
 
@@ -329,7 +342,7 @@ class VariantAdminForm(VariantForm):
 
 
 @admin.register(Variant)
-class VariantAdmin(admin.ModelAdmin):
+class VariantAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = VariantAdminForm
     inlines = [ListingInline]
     list_display = ["sku", "product", "name", "barcode", "active"]
@@ -378,8 +391,32 @@ class PriceChangeForm(forms.Form):
         return data
 
 
+def _audit_price_change(user, preview) -> None:
+    audit_record_many(
+        user=user,
+        action=AuditAction.UPDATE,
+        model=Listing,
+        operation=f"price_change {preview.percent}%",
+        items=[
+            (
+                change.listing_id,
+                f"{change.sku} in {change.channel_code}",
+                {
+                    "price": [change.old_price, change.new_price],
+                    **(
+                        {"compare_at_price": [change.old_compare_at, change.new_compare_at]}
+                        if change.old_compare_at != change.new_compare_at
+                        else {}
+                    ),
+                },
+            )
+            for change in preview.changes
+        ],
+    )
+
+
 @admin.register(Listing)
-class ListingAdmin(admin.ModelAdmin):
+class ListingAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = ListingForm
     list_display = [
         "variant",
@@ -417,19 +454,35 @@ class ListingAdmin(admin.ModelAdmin):
         super().delete_queryset(request, queryset)
         services.channel_products_refresh(product_ids=product_ids)
 
-    def _set_published(self, queryset, published: bool) -> int:
-        return services.listings_publish(
-            listing_ids=queryset.values_list("pk", flat=True), published=published
+    def _set_published(self, request, queryset, published: bool) -> int:
+        flipping = list(
+            queryset.exclude(published=published).values_list("pk", "variant__sku", "channel__code")
         )
+        changed = services.listings_publish(
+            listing_ids=[pk for pk, _, _ in flipping], published=published
+        )
+        audit_record_many(
+            user=request.user,
+            action=AuditAction.UPDATE,
+            model=Listing,
+            operation="publish" if published else "unpublish",
+            items=[
+                (pk, f"{sku} in {code}", {"published": [not published, published]})
+                for pk, sku, code in flipping
+            ],
+        )
+        return changed
 
     @admin.action(description="Publish selected listings", permissions=["change"])
+    @confirm_action("Publish the selected listings?")
     def publish(self, request, queryset):
-        changed = self._set_published(queryset, True)
+        changed = self._set_published(request, queryset, True)
         self.message_user(request, f"Published {changed} listings.", messages.SUCCESS)
 
     @admin.action(description="Unpublish selected listings", permissions=["change"])
+    @confirm_action("Unpublish the selected listings?")
     def unpublish(self, request, queryset):
-        changed = self._set_published(queryset, False)
+        changed = self._set_published(request, queryset, False)
         self.message_user(request, f"Unpublished {changed} listings.", messages.SUCCESS)
 
     def get_urls(self):
@@ -455,9 +508,12 @@ class ListingAdmin(admin.ModelAdmin):
             percent = Decimal(data["percent"])
             try:
                 if "apply" in request.POST and data["token"]:
+                    # The confirmed preview is what apply writes (it refuses a stale token).
+                    planned = services.listing_price_change_preview(percent=percent, **scope)
                     count = services.listing_price_change_apply(
                         percent=percent, token=data["token"], **scope
                     )
+                    _audit_price_change(request.user, planned)
                     self.message_user(
                         request, f"Changed the prices of {count} listings.", messages.SUCCESS
                     )

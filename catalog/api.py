@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from catalog import money, selectors, services
 from catalog.models import Category, Listing, Product, Variant
 from catalog.selectors import Offer
+from omni.audit import AuditAction, audit_diff, audit_record, audit_record_many, audit_snapshot
 from omni.models import Channel
 from omni.pagination import PageNumberPagination
 from omni.permissions import IsChannelOrStaff, request_channel
@@ -388,6 +389,9 @@ class ListingSerializer(serializers.ModelSerializer):
         return attrs
 
 
+LISTING_AUDIT_FIELDS = ["price", "compare_at_price", "published", "currency"]
+
+
 class ListingViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -406,6 +410,8 @@ class ListingViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        existing = Listing.objects.filter(variant=data["variant"], channel=data["channel"]).first()
+        before = audit_snapshot(existing, LISTING_AUDIT_FIELDS) if existing else {}
         listing, created = services.listing_upsert(
             variant=data["variant"],
             channel=data["channel"],
@@ -414,6 +420,14 @@ class ListingViewSet(
             published=data.get("published"),
             currency=data.get("currency"),
         )
+        audit_record(
+            user=request.user,
+            instance=listing,
+            object_repr=f"{data['variant'].sku} in {data['channel'].code}",
+            action=AuditAction.CREATE if created else AuditAction.UPDATE,
+            changes=audit_diff(before, audit_snapshot(listing, LISTING_AUDIT_FIELDS)),
+            source="api",
+        )
         return Response(
             self.get_serializer(listing).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -421,11 +435,21 @@ class ListingViewSet(
 
     def perform_update(self, serializer):
         data = serializer.validated_data
+        before = audit_snapshot(serializer.instance, LISTING_AUDIT_FIELDS)
         serializer.instance = services.listing_update(
             listing=serializer.instance,
             currency=data.get("currency"),
             **{key: data[key] for key in ("price", "compare_at_price", "published") if key in data},
         )
+        changes = audit_diff(before, audit_snapshot(serializer.instance, LISTING_AUDIT_FIELDS))
+        if changes:
+            audit_record(
+                user=self.request.user,
+                instance=serializer.instance,
+                action=AuditAction.UPDATE,
+                changes=changes,
+                source="api",
+            )
 
 
 class BulkListingRowSerializer(serializers.Serializer):
@@ -463,7 +487,35 @@ class BulkListingUpsertView(APIView):
     def post(self, request):
         payload = BulkListingUpsertSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        result = services.listings_bulk_upsert(
-            channel=payload.validated_data["channel"], rows=payload.validated_data["rows"]
+        channel = payload.validated_data["channel"]
+        rows = payload.validated_data["rows"]
+        fields = ["variant__sku", *LISTING_AUDIT_FIELDS[:3]]
+        before = {
+            row["variant__sku"]: row
+            for row in Listing.objects.filter(
+                channel=channel, variant__sku__in=[r["sku"] for r in rows]
+            ).values(*fields)
+        }
+        result = services.listings_bulk_upsert(channel=channel, rows=rows)
+        after = {
+            row["variant__sku"]: row
+            for row in Listing.objects.filter(channel=channel, variant__sku__in=result.skus).values(
+                "pk", *fields
+            )
+        }
+        audit_record_many(
+            user=request.user,
+            action=AuditAction.OPERATION,
+            model=Listing,
+            operation="bulk_upsert",
+            source="api",
+            items=[
+                (
+                    row.pop("pk"),
+                    f"{sku} in {channel.code}",
+                    audit_diff(before.get(sku, {}), row),
+                )
+                for sku, row in after.items()
+            ],
         )
         return Response({"created": result.created, "updated": result.updated, "skus": result.skus})

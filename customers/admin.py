@@ -50,6 +50,9 @@ from customers.services import (
     customer_merge,
     customer_unmerge,
 )
+from omni.admin_audit import AuditedAdminMixin
+from omni.admin_confirm import confirm_action
+from omni.audit import AuditAction, audit_record, audit_scrub
 from omni.errors import DomainError
 
 
@@ -104,7 +107,7 @@ class CaseInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "email",
@@ -352,6 +355,13 @@ class CustomerAdmin(admin.ModelAdmin):
                 except DomainError as exc:
                     self.message_user(request, f"#{merged.pk}: {exc.message}", messages.ERROR)
                     continue
+                audit_record(
+                    user=request.user,
+                    instance=survivor,
+                    action=AuditAction.OPERATION,
+                    operation="merge",
+                    changes={"merged": [None, merged.pk], "rows_moved": [None, record.moved_count]},
+                )
                 self.message_user(
                     request,
                     f"Merged #{merged.pk} into #{survivor.pk} ({record.moved_count} rows moved).",
@@ -408,6 +418,14 @@ class CustomerAdmin(admin.ModelAdmin):
         for customer in queryset:
             try:
                 customer_erase(customer=customer, user=request.user, reason=reason)
+                audit_scrub(model=Customer, object_id=customer.pk)
+                audit_record(
+                    user=request.user,
+                    instance=customer,
+                    action=AuditAction.OPERATION,
+                    operation="erase",
+                    changes={"personal_data": ["held", "erased"]},
+                )
                 done += 1
             except CustomerError as exc:
                 self.message_user(request, f"#{customer.pk}: {exc.message}", messages.ERROR)
@@ -419,6 +437,7 @@ class CustomerAdmin(admin.ModelAdmin):
 class MergeRecordAdmin(admin.ModelAdmin):
     list_display = ["__str__", "merged_at", "merged_by", "moved_count", "undone_at", "undone_by"]
     list_filter = [("undone_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=survivor__id", "=merged__id"]
     readonly_fields = [
         "survivor",
         "merged",
@@ -442,18 +461,28 @@ class MergeRecordAdmin(admin.ModelAdmin):
         return request.user.has_perm("customers.merge_customer")
 
     @admin.action(description="Undo selected merges", permissions=["merge"])
+    @confirm_action("Undo these merges?")
     def undo_merges(self, request, queryset):
         # Newest first: undoing an older merge whose survivor was merged again is refused.
         for record in queryset.order_by("-merged_at", "-pk"):
             try:
                 customer_unmerge(record=record, user=request.user)
+                audit_record(
+                    user=request.user,
+                    model=Customer,
+                    object_id=record.survivor_id,
+                    object_repr=f"Customer #{record.survivor_id}",
+                    action=AuditAction.OPERATION,
+                    operation="unmerge",
+                    changes={"merged": [record.merged_id, None]},
+                )
                 self.message_user(request, f"Undid merge {record}.", messages.SUCCESS)
             except DomainError as exc:
                 self.message_user(request, f"{record}: {exc.message}", messages.ERROR)
 
 
 @admin.register(LoyaltySettings)
-class LoyaltySettingsAdmin(admin.ModelAdmin):
+class LoyaltySettingsAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "point_value",
@@ -463,7 +492,8 @@ class LoyaltySettingsAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request) -> bool:
-        return not LoyaltySettings.objects.exists()
+        # One settings row; adding it still needs the add permission.
+        return super().has_add_permission(request) and not LoyaltySettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -474,12 +504,13 @@ class LoyaltySettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(LoyaltyChannelRate)
-class LoyaltyChannelRateAdmin(admin.ModelAdmin):
+class LoyaltyChannelRateAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["channel", "earn_rate"]
+    list_select_related = ["channel"]
 
 
 @admin.register(LoyaltyTier)
-class LoyaltyTierAdmin(admin.ModelAdmin):
+class LoyaltyTierAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["code", "name", "min_spend", "earn_multiplier", "benefits"]
 
 
@@ -512,9 +543,11 @@ class LoyaltyEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConsentRecord)
-class ConsentRecordAdmin(admin.ModelAdmin):
+class ConsentRecordAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["recorded_at", "customer", "purpose", "granted", "channel", "source"]
     list_filter = ["purpose", "granted", "channel"]
+    search_fields = ["=customer__id"]
+    date_hierarchy = "recorded_at"
     raw_id_fields = ["customer"]
     list_select_related = ["customer", "channel"]
 
@@ -543,6 +576,9 @@ class ConsentRecordAdmin(admin.ModelAdmin):
 class PrivacyRequestAdmin(admin.ModelAdmin):
     list_display = ["created_at", "kind", "customer", "requested_by", "reason"]
     list_filter = ["kind"]
+    list_select_related = ["customer", "requested_by"]
+    search_fields = ["=customer__id", "reason"]
+    date_hierarchy = "created_at"
     readonly_fields = ["customer", "kind", "requested_by", "reason", "summary", "created_at"]
 
     def has_add_permission(self, request) -> bool:
@@ -578,7 +614,7 @@ class ServiceCaseForm(forms.ModelForm):
 
 
 @admin.register(ServiceCase)
-class ServiceCaseAdmin(admin.ModelAdmin):
+class ServiceCaseAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Cases change through the case services, so every change lands on the timeline."""
 
     form = ServiceCaseForm

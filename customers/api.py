@@ -36,6 +36,7 @@ from customers.services import (
     identity_add,
     loyalty_adjust,
 )
+from omni.audit import AuditAction, audit_record, audit_scrub
 from omni.errors import InvalidInput, NotFound
 from omni.models import Channel
 from omni.permissions import IsChannelOrStaff, is_channel_request, request_channel
@@ -354,6 +355,15 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         record = customer_erase(
             customer=customer, user=request.user, reason=payload.validated_data["reason"]
         )
+        audit_scrub(model=Customer, object_id=customer.pk)
+        audit_record(
+            user=request.user,
+            instance=customer,
+            action=AuditAction.OPERATION,
+            operation="erase",
+            changes={"personal_data": ["held", "erased"]},
+            source="api",
+        )
         return Response(PrivacyRequestOutput(record).data)
 
     @extend_schema(methods=["GET"], request=None, responses={200: ConsentOutput(many=True)})
@@ -371,6 +381,14 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         payload = ConsentInput(data=request.data)
         payload.is_valid(raise_exception=True)
         record = consent_record(customer=customer, user=request.user, **payload.validated_data)
+        audit_record(
+            user=request.user,
+            instance=customer,
+            action=AuditAction.OPERATION,
+            operation="consent",
+            source="api",
+            changes={f"consent.{record.purpose}": [None, record.granted]},
+        )
         return Response(ConsentOutput(record).data, status=status.HTTP_201_CREATED)
 
 
@@ -436,6 +454,14 @@ class CustomerLedgerViewSet(viewsets.GenericViewSet):
         payload = AdjustInput(data=request.data)
         payload.is_valid(raise_exception=True)
         entry = loyalty_adjust(customer=customer, user=request.user, **payload.validated_data)
+        audit_record(
+            user=request.user,
+            instance=customer,
+            action=AuditAction.OPERATION,
+            operation="loyalty_adjust",
+            source="api",
+            changes={"loyalty_points": [None, entry.points], "note": [None, entry.note]},
+        )
         return Response(LoyaltyEntryOutput(entry).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=IdentityInput, responses={201: IdentityOutput})
@@ -445,6 +471,14 @@ class CustomerLedgerViewSet(viewsets.GenericViewSet):
         payload = IdentityInput(data=request.data)
         payload.is_valid(raise_exception=True)
         identity = identity_add(customer=customer, **payload.validated_data)
+        audit_record(
+            user=request.user,
+            instance=customer,
+            action=AuditAction.OPERATION,
+            operation="identity_add",
+            source="api",
+            changes={f"identity.{identity.kind}": [None, identity.value]},
+        )
         body = {
             "kind": identity.kind,
             "value": identity.value,
@@ -497,12 +531,32 @@ class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         payload = MergeInput(data=request.data)
         payload.is_valid(raise_exception=True)
         record = customer_merge(user=request.user, **payload.validated_data)
+        audit_record(
+            user=request.user,
+            model=Customer,
+            object_id=record.survivor_id,
+            object_repr=f"Customer #{record.survivor_id}",
+            action=AuditAction.OPERATION,
+            operation="merge",
+            source="api",
+            changes={"merged": [None, record.merged_id], "rows_moved": [None, record.moved_count]},
+        )
         return Response(MergeOutput(record).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: MergeOutput})
     @action(detail=True, methods=["post"])
     def undo(self, request, pk=None):
         record = customer_unmerge(record=self.get_object(), user=request.user)
+        audit_record(
+            user=request.user,
+            model=Customer,
+            object_id=record.survivor_id,
+            object_repr=f"Customer #{record.survivor_id}",
+            action=AuditAction.OPERATION,
+            operation="unmerge",
+            source="api",
+            changes={"merged": [record.merged_id, None]},
+        )
         return Response(MergeOutput(record).data)
 
 

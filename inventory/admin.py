@@ -4,17 +4,21 @@ and low-stock alerts."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db.models import F
 from django.http import HttpResponseRedirect
 
 from catalog.models import Variant
-from inventory import services
+from inventory import dashboard, services
+from inventory.audit import audit_stock_movements
 from inventory.models import (
     AvailabilityChange,
     ChannelLocation,
     LowStockAlert,
     MovementReason,
     Reservation,
+    StaffLocation,
     Stock,
     StockCount,
     StockCountLine,
@@ -23,6 +27,10 @@ from inventory.models import (
     Transfer,
     TransferLine,
 )
+from inventory.scoping import location_check, scope_queryset
+from omni.admin_audit import AuditedAdminMixin
+from omni.admin_confirm import confirm_action
+from omni.audit import AuditAction, audit_record
 from omni.errors import DomainError
 
 
@@ -30,13 +38,38 @@ def _run(modeladmin, request, label: str, items, call) -> None:
     """Apply `call` to each item; report successes and each refusal with its code."""
     done = 0
     for item in items:
+        before = getattr(item, "status", None)
         try:
-            call(item)
+            result = call(item)
             done += 1
         except DomainError as exc:
             modeladmin.message_user(request, f"{item}: {exc.message} ({exc.code})", messages.ERROR)
+        else:
+            after = getattr(result if result is not None else item, "status", None)
+            audit_record(
+                user=request.user,
+                instance=item,
+                action=AuditAction.OPERATION,
+                operation=label.lower(),
+                changes={"status": [before, after]} if before is not None else {},
+            )
     if done:
         modeladmin.message_user(request, f"{label}: {done} done.", messages.SUCCESS)
+
+
+class LocationScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Store staff see only rows of their assigned location(s): the changelist, the change
+    page (another store's row is "not found"), actions and the location choices on forms."""
+
+    scope_paths: tuple[str, ...] = ("location",)
+
+    def get_queryset(self, request):
+        return scope_queryset(super().get_queryset(request), request.user, *self.scope_paths)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is StockLocation:
+            kwargs["queryset"] = scope_queryset(StockLocation.objects.all(), request.user, "pk")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class ChannelLocationInline(admin.TabularInline):
@@ -46,7 +79,8 @@ class ChannelLocationInline(admin.TabularInline):
 
 
 @admin.register(StockLocation)
-class StockLocationAdmin(admin.ModelAdmin):
+class StockLocationAdmin(LocationScopedAdmin):
+    scope_paths = ("pk",)
     list_display = ["code", "name", "kind", "city", "pickup_enabled", "ships_enabled", "active"]
     list_filter = ["kind", "active", "pickup_enabled", "ships_enabled"]
     search_fields = ["code", "name", "city"]
@@ -54,18 +88,21 @@ class StockLocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChannelLocation)
-class ChannelLocationAdmin(admin.ModelAdmin):
+class ChannelLocationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["channel", "location", "priority"]
     list_filter = ["channel", "location"]
+    list_select_related = ["channel", "location"]
+    search_fields = ["channel__code", "location__code"]
     list_editable = ["priority"]
 
 
 @admin.register(Stock)
-class StockAdmin(admin.ModelAdmin):
+class StockAdmin(LocationScopedAdmin):
     list_display = ["variant", "location", "on_hand", "reserved", "available_units", "incoming",
-                    "reorder_point", "needs_count"]  # fmt: skip
-    list_filter = ["location", "needs_count"]
-    search_fields = ["variant__sku"]
+                    "reorder_point", "needs_count", "updated_at"]  # fmt: skip
+    list_filter = [("location", admin.RelatedOnlyFieldListFilter), "needs_count"]
+    search_fields = ["variant__sku", "variant__product__name", "location__code"]
+    show_full_result_count = False
     list_select_related = ["variant", "location"]
     readonly_fields = ["variant", "location", "on_hand", "reserved", "incoming", "needs_count",
                        "updated_at"]  # fmt: skip
@@ -83,10 +120,18 @@ class StockAdmin(admin.ModelAdmin):
         return False
 
     @admin.action(description="Flag for a cycle count", permissions=["change"])
+    @confirm_action("Flag these stock rows for a cycle count?")
     def flag_for_count(self, request, queryset):
-        flagged = services.stock_flag_for_count(
-            stock_ids=list(queryset.values_list("pk", flat=True))
-        )
+        rows = list(queryset.filter(needs_count=False).select_related("variant", "location"))
+        flagged = services.stock_flag_for_count(stock_ids=[row.pk for row in rows])
+        for row in rows:
+            audit_record(
+                user=request.user,
+                instance=row,
+                action=AuditAction.UPDATE,
+                operation="flag_for_count",
+                changes={"needs_count": [False, True]},
+            )
         self.message_user(request, f"{flagged} stock rows flagged for counting.")
 
 
@@ -115,8 +160,10 @@ class OperationForm(forms.ModelForm):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(LocationScopedAdmin):
     """The append-only ledger. "Add" runs an operation (receipt, adjustment, write-off)."""
+
+    scope_paths = ("stock__location",)
 
     list_display = ["created_at", "stock", "reason", "quantity", "reference", "user", "note"]
     list_filter = ["reason", "stock__location"]
@@ -128,7 +175,18 @@ class StockMovementAdmin(admin.ModelAdmin):
         if obj is None:
             kwargs["form"] = OperationForm
             kwargs["fields"] = None
-        return super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is None:
+            # Store staff book operations at their own store only.
+            form.base_fields["location"].queryset = scope_queryset(
+                StockLocation.objects.all(), request.user, "pk"
+            )
+        return form
+
+    def log_addition(self, request, obj, message):
+        # The operation, not the ledger row, is what staff did: audited in save_model.
+        request._audit_forms = (None, [])
+        return admin.ModelAdmin.log_addition(self, request, obj, message)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
@@ -153,6 +211,7 @@ class StockMovementAdmin(admin.ModelAdmin):
                   "user": request.user}  # fmt: skip
         variant = data["sku"]
         try:
+            location_check(request.user, data["location"].pk)
             if data["operation"] == MovementReason.RECEIPT:
                 (movement,) = services.stock_receive(
                     lines=[services.StockLine(variant.pk, data["amount"])],
@@ -173,6 +232,7 @@ class StockMovementAdmin(admin.ModelAdmin):
         for field in ("pk", "stock_id", "reason", "quantity", "created_at"):
             setattr(obj, field, getattr(movement, field))
         obj._state.adding = False
+        audit_stock_movements(request.user, [movement], source="admin")
 
     def add_view(self, request, form_url="", extra_context=None):
         try:
@@ -230,12 +290,15 @@ class TransferForm(forms.ModelForm):
 
 
 @admin.register(Transfer)
-class TransferAdmin(admin.ModelAdmin):
+class TransferAdmin(LocationScopedAdmin):
+    scope_paths = ("source", "destination")
     form = TransferForm
     list_display = ["id", "source", "destination", "status", "reference", "created_at",
                     "shipped_at", "received_at"]  # fmt: skip
     list_filter = ["status", "source", "destination"]
-    search_fields = ["reference"]
+    search_fields = ["reference", "lines__variant__sku"]
+    list_select_related = ["source", "destination"]
+    date_hierarchy = "created_at"
     inlines = [TransferLineInline]
     actions = ["ship", "receive_outstanding", "close_short", "cancel"]
 
@@ -274,28 +337,33 @@ class TransferAdmin(admin.ModelAdmin):
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     @admin.action(description="Ship selected transfers", permissions=["change"])
+    @confirm_action("Ship these transfers (stock leaves the source)?")
     def ship(self, request, queryset):
         _run(self, request, "Shipped", queryset,
              lambda t: services.transfer_ship(transfer=t, user=request.user))  # fmt: skip
 
     @admin.action(description="Receive everything outstanding", permissions=["change"])
+    @confirm_action("Receive everything outstanding on these transfers?")
     def receive_outstanding(self, request, queryset):
         _run(self, request, "Received", queryset,
              lambda t: services.transfer_receive(transfer=t, user=request.user))  # fmt: skip
 
     @admin.action(description="Close short (outstanding lost in transit)", permissions=["change"])
+    @confirm_action("Close these transfers short (outstanding units are lost)?", danger=True)
     def close_short(self, request, queryset):
         _run(self, request, "Closed", queryset,
              lambda t: services.transfer_close(transfer=t, user=request.user))  # fmt: skip
 
     @admin.action(description="Cancel selected drafts", permissions=["change"])
+    @confirm_action("Cancel these draft transfers?", danger=True)
     def cancel(self, request, queryset):
         _run(self, request, "Cancelled", queryset,
              lambda t: services.transfer_cancel(transfer=t, user=request.user))  # fmt: skip
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(LocationScopedAdmin):
+    scope_paths = ("stock__location",)
     list_display = ["id", "stock", "quantity", "kind", "channel", "reference", "expires_at",
                     "created_at"]  # fmt: skip
     list_filter = ["kind", "channel", "stock__location"]
@@ -313,14 +381,28 @@ class ReservationAdmin(admin.ModelAdmin):
         return False
 
     @admin.action(description="Release selected reservations", permissions=["view"])
+    @confirm_action("Release these reservations?", danger=True)
     def release(self, request, queryset):
         if not request.user.has_perm("inventory.change_stock"):
             self.message_user(
                 request, "Releasing needs the change stock permission.", messages.ERROR
             )
             return
-        batch = list(queryset)
+        batch = list(queryset.select_related("stock__variant", "stock__location"))
         services.reservation_release(reservations=batch, user=request.user)
+        for reservation in batch:
+            stock = reservation.stock
+            audit_record(
+                user=request.user,
+                instance=stock,
+                object_repr=f"{stock.variant.sku} @ {stock.location.code}",
+                action=AuditAction.OPERATION,
+                operation="reservation_release",
+                changes={
+                    "reserved": [reservation.quantity, 0],
+                    "reference": [reservation.reference, None],
+                },
+            )
         self.message_user(request, f"Released {len(batch)} reservations.", messages.SUCCESS)
 
     @admin.action(description="Release every expired cart hold now", permissions=["view"])
@@ -341,11 +423,13 @@ class StockCountLineInline(admin.TabularInline):
 
 
 @admin.register(StockCount)
-class StockCountAdmin(admin.ModelAdmin):
+class StockCountAdmin(LocationScopedAdmin):
     """Cycle counts are booked through the API (or a handheld); here they are reviewed."""
 
     list_display = ["id", "location", "reference", "created_by", "created_at"]
     list_filter = ["location"]
+    list_select_related = ["location", "created_by"]
+    search_fields = ["reference", "lines__variant__sku"]
     readonly_fields = ["location", "reference", "note", "created_by", "created_at"]
     inlines = [StockCountLineInline]
 
@@ -372,7 +456,8 @@ class OpenAlertFilter(admin.SimpleListFilter):
 
 
 @admin.register(LowStockAlert)
-class LowStockAlertAdmin(admin.ModelAdmin):
+class LowStockAlertAdmin(LocationScopedAdmin):
+    scope_paths = ("stock__location",)
     """The staff dashboard's low-stock list: rows at or below their reorder point."""
 
     list_display = ["stock", "available", "incoming", "reorder_point", "detected_at",
@@ -408,3 +493,37 @@ class AvailabilityChangeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(StaffLocation)
+class StaffLocationAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Which store(s) each store staff member works at."""
+
+    list_display = ["user", "location"]
+    list_filter = ["location"]
+    search_fields = ["user__username", "location__code"]
+    list_select_related = ["user", "location"]
+    autocomplete_fields = ["user"]
+
+
+class StaffLocationInline(admin.TabularInline):
+    model = StaffLocation
+    extra = 0
+    fields = ["location"]
+    verbose_name = "assigned store"
+    verbose_name_plural = "assigned stores (store staff see only these)"
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class StaffUserAdmin(AuditedAdminMixin, UserAdmin):
+    inlines = [*UserAdmin.inlines, StaffLocationInline]
+    list_display = [*UserAdmin.list_display, "is_active", "last_login"]
+    list_filter = [*UserAdmin.list_filter, "staff_locations__location"]
+
+
+dashboard.register()

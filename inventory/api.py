@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory import selectors, services
+from inventory.audit import audit_stock_movements
 from inventory.errors import UnknownLocation, UnknownVariant
 from inventory.filters import (
     LowStockAlertFilter,
@@ -28,6 +29,8 @@ from inventory.models import (
     Transfer,
     TransferLine,
 )
+from inventory.scoping import location_check, scope_queryset
+from omni.audit import AuditAction, audit_diff, audit_record, audit_snapshot
 from omni.errors import InvalidInput
 from omni.models import Channel
 from omni.permissions import IsChannelOrStaff, request_channel
@@ -38,11 +41,29 @@ MAX_SKUS = 100
 # --- input resolution -------------------------------------------------------------------------
 
 
-def _location(code: str, field: str = "location") -> StockLocation:
+def _location(code: str, field: str = "location", user=None) -> StockLocation:
+    """The location named `code`; with `user`, refused (403) outside a store staff member's
+    assigned stores."""
     location = StockLocation.objects.filter(code=code).first()
     if location is None:
         raise UnknownLocation(f"Unknown stock location {code!r}.", field=field)
+    if user is not None:
+        location_check(user, location.pk, field=field)
     return location
+
+
+class LocationScopedMixin:
+    """Staff API querysets limited to a store staff member's assigned location(s), so another
+    store's rows are 404 and absent from lists."""
+
+    scope_paths: tuple[str, ...] = ("location",)
+
+    def get_queryset(self):
+        return scope_queryset(super().get_queryset(), self.request.user, *self.scope_paths)
+
+
+def _audit_movements(request, movements) -> None:
+    audit_stock_movements(request.user, movements, source="api")
 
 
 def _variant_ids(skus: list[str], field: str = "lines.{index}.sku") -> list[int]:
@@ -153,6 +174,7 @@ class StockLocationSerializer(serializers.ModelSerializer):
 
 
 class StockLocationViewSet(
+    LocationScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -164,6 +186,7 @@ class StockLocationViewSet(
     queryset = StockLocation.objects.all()
     serializer_class = StockLocationSerializer
     lookup_field = "code"
+    scope_paths = ("pk",)
     filterset_fields = ["kind", "active", "pickup_enabled", "ships_enabled"]
 
 
@@ -206,8 +229,8 @@ class StockSerializer(serializers.ModelSerializer):
 
 
 class StockViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
+    LocationScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
     """Staff: stock per (variant, location). Counters change only through the operations
     endpoints; the reorder point is the one field edited here."""
@@ -219,10 +242,24 @@ class StockViewSet(
     filterset_class = StockFilter
     http_method_names = ["get", "patch", "head", "options"]
 
+    def perform_update(self, serializer):
+        before = audit_snapshot(serializer.instance, ["reorder_point"])
+        super().perform_update(serializer)
+        changes = audit_diff(before, audit_snapshot(serializer.instance, ["reorder_point"]))
+        if changes:
+            audit_record(
+                user=self.request.user,
+                instance=serializer.instance,
+                action=AuditAction.UPDATE,
+                changes=changes,
+                source="api",
+            )
 
-class MovementViewSet(viewsets.ReadOnlyModelViewSet):
+
+class MovementViewSet(LocationScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Staff: the append-only movement ledger."""
 
+    scope_paths = ("stock__location",)
     queryset = StockMovement.objects.select_related("stock__variant", "stock__location", "user")
     serializer_class = MovementOutput
     filterset_class = MovementFilter
@@ -240,9 +277,10 @@ class ReservationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReservationViewSet(viewsets.ReadOnlyModelViewSet):
+class ReservationViewSet(LocationScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Staff: open reservations (order lines and cart holds); release one by hand."""
 
+    scope_paths = ("stock__location",)
     queryset = Reservation.objects.select_related(
         "stock__variant", "stock__location", "channel"
     ).order_by("-id")
@@ -252,7 +290,20 @@ class ReservationViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
-        services.reservation_release(reservations=[self.get_object()], user=request.user)
+        reservation = self.get_object()
+        services.reservation_release(reservations=[reservation], user=request.user)
+        audit_record(
+            user=request.user,
+            instance=reservation.stock,
+            object_repr=f"{reservation.stock.variant.sku} @ {reservation.stock.location.code}",
+            action=AuditAction.OPERATION,
+            operation="reservation_release",
+            changes={
+                "reserved": [reservation.quantity, 0],
+                "reference": [reservation.reference, None],
+            },
+            source="api",
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -274,12 +325,13 @@ class ReceiptApi(APIView):
     def post(self, request):
         data = self._validated(request)
         movements = services.stock_receive(
-            location_id=_location(data["location"]).pk,
+            location_id=_location(data["location"], user=request.user).pk,
             lines=_stock_lines(data["lines"]),
             reference=data["reference"],
             note=data["note"],
             user=request.user,
         )
+        _audit_movements(request, movements)
         return _movements_response(movements)
 
     def _validated(self, request) -> dict:
@@ -309,12 +361,13 @@ class AdjustmentApi(APIView):
         data = payload.validated_data
         movement = services.stock_adjust(
             variant_id=_variant_ids([data["sku"]], field="sku")[0],
-            location_id=_location(data["location"]).pk,
+            location_id=_location(data["location"], user=request.user).pk,
             quantity=data["quantity"],
             note=data["note"],
             reference=data["reference"],
             user=request.user,
         )
+        _audit_movements(request, [movement])
         return _movements_response([movement])
 
 
@@ -339,12 +392,13 @@ class WriteOffApi(APIView):
         data = payload.validated_data
         movement = services.stock_write_off(
             variant_id=_variant_ids([data["sku"]], field="sku")[0],
-            location_id=_location(data["location"]).pk,
+            location_id=_location(data["location"], user=request.user).pk,
             quantity=data["quantity"],
             note=data["note"],
             reference=data["reference"],
             user=request.user,
         )
+        _audit_movements(request, [movement])
         return _movements_response([movement])
 
 
@@ -365,7 +419,10 @@ class CountOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StockCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class StockCountViewSet(
+    LocationScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
     """Staff: cycle counts. POST the counted quantities; the differences are booked."""
 
     queryset = StockCount.objects.select_related("location").prefetch_related("lines__variant")
@@ -395,7 +452,7 @@ class StockCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         rows = lines.validated_data
         ids = _variant_ids([row["sku"] for row in rows])
         count = services.stock_count_record(
-            location_id=_location(data["location"]).pk,
+            location_id=_location(data["location"], user=request.user).pk,
             lines=[
                 services.CountLine(variant_id=vid, counted=row["counted"])
                 for vid, row in zip(ids, rows, strict=True)
@@ -405,6 +462,14 @@ class StockCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             user=request.user,
         )
         count = self.get_queryset().get(pk=count.pk)
+        audit_record(
+            user=request.user,
+            instance=count,
+            action=AuditAction.OPERATION,
+            operation="count",
+            source="api",
+            changes={line.variant.sku: [line.expected, line.counted] for line in count.lines.all()},
+        )
         return Response(CountOutput(count).data, status=status.HTTP_201_CREATED)
 
 
@@ -431,8 +496,8 @@ class TransferOutput(serializers.ModelSerializer):
 
 
 class TransferViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    LocationScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
     """Staff: transfers between locations. Create a draft, then ship, receive (in parts if need
     be), close short, or cancel a draft."""
@@ -442,6 +507,7 @@ class TransferViewSet(
     )
     serializer_class = TransferOutput
     filterset_class = TransferFilter
+    scope_paths = ("source", "destination")
 
     class TransferInput(serializers.Serializer):
         source = serializers.CharField()
@@ -455,6 +521,17 @@ class TransferViewSet(
     class TransferReceiveInput(serializers.Serializer):
         lines = LineInput(many=True, required=False, allow_empty=False)
 
+    def _audited(self, before: str, transfer: Transfer, operation: str) -> Transfer:
+        audit_record(
+            user=self.request.user,
+            instance=transfer,
+            action=AuditAction.OPERATION,
+            operation=operation,
+            changes={"status": [before, transfer.status]},
+            source="api",
+        )
+        return transfer
+
     def _out(self, transfer: Transfer, code=status.HTTP_200_OK) -> Response:
         return Response(TransferOutput(self.get_queryset().get(pk=transfer.pk)).data, status=code)
 
@@ -464,19 +541,22 @@ class TransferViewSet(
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         transfer = services.transfer_create(
-            source_id=_location(data["source"], field="source").pk,
+            source_id=_location(data["source"], field="source", user=request.user).pk,
             destination_id=_location(data["destination"], field="destination").pk,
             lines=_stock_lines(data["lines"]),
             reference=data["reference"],
             note=data["note"],
             user=request.user,
         )
-        return self._out(transfer, status.HTTP_201_CREATED)
+        return self._out(self._audited(None, transfer, "transfer_create"), status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: TransferOutput})
     @action(detail=True, methods=["post"])
     def ship(self, request, pk=None):
-        return self._out(services.transfer_ship(transfer=self.get_object(), user=request.user))
+        transfer = self.get_object()
+        before = transfer.status
+        done = services.transfer_ship(transfer=transfer, user=request.user)
+        return self._out(self._audited(before, done, "transfer_ship"))
 
     @extend_schema(request=TransferReceiveInput, responses={200: TransferOutput})
     @action(detail=True, methods=["post"])
@@ -484,22 +564,30 @@ class TransferViewSet(
         payload = self.TransferReceiveInput(data=request.data)
         payload.is_valid(raise_exception=True)
         lines = payload.validated_data.get("lines")
+        transfer = self.get_object()
+        before = transfer.status
         transfer = services.transfer_receive(
-            transfer=self.get_object(),
+            transfer=transfer,
             lines=_stock_lines(lines) if lines else None,
             user=request.user,
         )
-        return self._out(transfer)
+        return self._out(self._audited(before, transfer, "transfer_receive"))
 
     @extend_schema(request=None, responses={200: TransferOutput})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        return self._out(services.transfer_close(transfer=self.get_object(), user=request.user))
+        transfer = self.get_object()
+        before = transfer.status
+        done = services.transfer_close(transfer=transfer, user=request.user)
+        return self._out(self._audited(before, done, "transfer_close"))
 
     @extend_schema(request=None, responses={200: TransferOutput})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self._out(services.transfer_cancel(transfer=self.get_object(), user=request.user))
+        transfer = self.get_object()
+        before = transfer.status
+        done = services.transfer_cancel(transfer=transfer, user=request.user)
+        return self._out(self._audited(before, done, "transfer_cancel"))
 
 
 class LowStockAlertOutput(serializers.ModelSerializer):
@@ -513,10 +601,11 @@ class LowStockAlertOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class LowStockAlertViewSet(viewsets.ReadOnlyModelViewSet):
+class LowStockAlertViewSet(LocationScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Staff: what fell to its reorder point (found by the low-stock task; `open=true` for
     the ones not yet recovered)."""
 
     queryset = LowStockAlert.objects.select_related("stock__variant", "stock__location")
     serializer_class = LowStockAlertOutput
+    scope_paths = ("stock__location",)
     filterset_class = LowStockAlertFilter

@@ -5,6 +5,7 @@ reconciles), and a transfer in transit. Idempotent: rows that exist are left alo
 import random
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from tqdm import tqdm
 
@@ -13,6 +14,7 @@ from inventory.models import (
     ChannelLocation,
     LocationKind,
     MovementReason,
+    StaffLocation,
     Stock,
     StockLocation,
     StockMovement,
@@ -25,6 +27,7 @@ from inventory.services import (
     transfer_create,
     transfer_ship,
 )
+from omni.demo import STORE_STAFF_LOCATION, STORE_STAFF_USERNAME
 from omni.models import Channel
 
 LOCATIONS = [
@@ -182,11 +185,24 @@ def _transfer_in_transit(out, locations: dict[str, StockLocation]) -> None:
     out.write(f"  transfer #{transfer.pk} wh-central -> store-downtown in transit")
 
 
+def _assign_store_staff(out, locations: dict[str, StockLocation]) -> None:
+    """The omni demo's store staff login works at the Downtown store."""
+    user = get_user_model().objects.filter(username=STORE_STAFF_USERNAME).first()
+    if user is None:
+        return
+    _, created = StaffLocation.objects.get_or_create(
+        user=user, location=locations[STORE_STAFF_LOCATION]
+    )
+    if created:
+        out.write(f"  {STORE_STAFF_USERNAME} works at {STORE_STAFF_LOCATION}")
+
+
 def load(command) -> None:
     out = command.stdout
     with transaction.atomic():
         locations = _locations(out)
         _assign(out, locations)
+        _assign_store_staff(out, locations)
     if not Variant.objects.exists():
         out.write("  no variants yet: load the catalog demo first; no stock created")
         return

@@ -80,3 +80,10 @@ class CountBelowReserved(DomainError):
 
     code = "count_below_reserved"
     status_code = status.HTTP_409_CONFLICT
+
+
+class LocationOutOfScope(DomainError):
+    """A store staff member named a location they are not assigned to."""
+
+    code = "location_out_of_scope"
+    status_code = status.HTTP_403_FORBIDDEN

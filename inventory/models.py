@@ -329,3 +329,27 @@ class LowStockAlert(models.Model):
 
     def __str__(self) -> str:
         return f"low stock {self.stock_id}: {self.available} <= {self.reorder_point}"
+
+
+class StaffLocation(models.Model):
+    """A store staff member's assigned location(s): store staff see and change only these
+    (enforced in the admin's and the staff API's querysets, see inventory.scoping)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_locations"
+    )
+    location = models.ForeignKey(
+        StockLocation, on_delete=models.CASCADE, related_name="staff_assignments"
+    )
+
+    class Meta:
+        ordering = ["user", "location"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "location"], name="staff_location_unique"),
+        ]
+        permissions = [
+            ("all_locations", "Can work with every location (not limited to assigned stores)"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} at {self.location_id}"

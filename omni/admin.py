@@ -2,9 +2,12 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
 
-from omni.models import ApiKey, ApiScope, Channel
+from omni.admin_audit import AuditedAdminMixin
+from omni.admin_confirm import confirm_action
+from omni.models import ApiKey, ApiScope, AuditEntry, Channel
 from omni.services import api_key_create, api_key_revoke
 
 
@@ -21,7 +24,7 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "code",
         "name",
@@ -137,7 +140,67 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return "revoked" if obj.is_revoked else "active"
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
+    @confirm_action("Revoke these API keys? Their servers stop working at once.", danger=True)
     def revoke_keys(self, request, queryset):
         for api_key in queryset.filter(revoked_at__isnull=True):
             api_key_revoke(api_key=api_key)
         self.message_user(request, "Selected keys are revoked.", messages.SUCCESS)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """The audit log, read-only: nobody edits or deletes what staff did."""
+
+    list_display = ["created_at", "username", "action", "operation", "content_type",
+                    "object_link", "changed_fields", "source"]  # fmt: skip
+    list_filter = ["action", "source", "content_type", "operation"]
+    search_fields = ["object_repr", "object_id", "username", "operation"]
+    list_select_related = ["content_type"]
+    date_hierarchy = "created_at"
+    fields = ["created_at", "user", "username", "action", "operation", "source", "content_type",
+              "object_id", "object_repr", "changes_table"]  # fmt: skip
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        # "?content_type__id__exact=..&object_id=.." lists one object's trail.
+        return lookup == "object_id" or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="object", ordering="object_repr")
+    def object_link(self, obj: AuditEntry) -> str:
+        label = obj.object_repr or obj.object_id
+        content_type = obj.content_type
+        try:
+            url = reverse(
+                f"admin:{content_type.app_label}_{content_type.model}_change",
+                args=[obj.object_id],
+            )
+        except NoReverseMatch:
+            return label
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    @admin.display(description="fields")
+    def changed_fields(self, obj: AuditEntry) -> str:
+        return ", ".join(obj.changes)
+
+    @admin.display(description="changes (before → after)")
+    def changes_table(self, obj: AuditEntry) -> str:
+        if not obj.changes:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+            ((name, pair[0], pair[1]) for name, pair in obj.changes.items()),
+        )
+        return format_html(
+            "<table><tr><th>field</th><th>before</th><th>after</th></tr>{}</table>", rows
+        )

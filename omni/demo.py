@@ -1,11 +1,14 @@
-"""Demo channels, the staff superuser and one API key per channel. Idempotent."""
+"""Demo channels, the staff roles with one login per role, the superuser and one API key per
+channel. Idempotent."""
 
 import os
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 
+from omni import roles
 from omni.models import ApiScope, Channel, ChannelKind
 from omni.services import api_key_create
 
@@ -22,6 +25,37 @@ DEMO_CHANNELS = [
 
 ADMIN_USERNAME = "admin"
 
+# One demo login per role. The store staff login works at the Downtown store (assigned by the
+# inventory demo, which creates the locations).
+ROLE_USERS = [
+    ("manager", roles.ADMIN),
+    ("merch", roles.MERCHANDISER),
+    ("stockmgr", roles.INVENTORY_MANAGER),
+    ("store", roles.STORE_STAFF),
+    ("service", roles.CUSTOMER_SERVICE),
+    ("analyst", roles.ANALYST),
+]
+STORE_STAFF_USERNAME = "store"
+STORE_STAFF_LOCATION = "store-downtown"
+
+
+def _role_users(command) -> None:
+    out = command.stdout
+    counts = roles.roles_setup()
+    out.write(f"  roles: {', '.join(f'{name} ({n} perms)' for name, n in counts.items())}")
+    user_model = get_user_model()
+    groups = {g.name: g for g in Group.objects.filter(name__in=[r for _, r in ROLE_USERS])}
+    for username, role in ROLE_USERS:
+        if user_model.objects.filter(username=username).exists():
+            out.write(f"  {role} login: {username} (exists; password unchanged)")
+            continue
+        password = secrets.token_urlsafe(12)
+        user = user_model.objects.create_user(
+            username, f"{username}@example.com", password, is_staff=True
+        )
+        user.groups.add(groups[role])
+        out.write(command.style.SUCCESS(f"  {role} login: {username} / {password}"))
+
 
 @transaction.atomic
 def load(command) -> None:
@@ -35,6 +69,8 @@ def load(command) -> None:
         out.write(style.SUCCESS(f"Staff login: {ADMIN_USERNAME} / {password}"))
     else:
         out.write(f"Staff login: {ADMIN_USERNAME} (exists; password unchanged)")
+
+    _role_users(command)
 
     for code, name, kind, safety, cap, share in DEMO_CHANNELS:
         channel, created = Channel.objects.get_or_create(

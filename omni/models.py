@@ -124,3 +124,52 @@ class ApiKey(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Changed"
+    DELETE = "delete", "Deleted"
+    OPERATION = "operation", "Operation"
+
+
+class AuditEntry(models.Model):
+    """One staff write: who changed which object, which fields from what to what, and when.
+
+    Append-only; written by `omni.audit.audit_record` from the admin and staff API write paths.
+    `changes` maps a field name to `[before, after]` (JSON-safe values; None when absent).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The username survives the user's deletion (the audit must still say who).
+    username = models.CharField(max_length=150, blank=True)
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+"
+    )
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    action = models.CharField(max_length=12, choices=AuditAction.choices)
+    operation = models.CharField(
+        max_length=60, blank=True, help_text="Name of the service operation, for example receipt."
+    )
+    changes = models.JSONField(default=dict)
+    source = models.CharField(max_length=12, default="admin", help_text="admin or api.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+        indexes = [
+            models.Index(fields=["content_type", "object_id"], name="audit_object"),
+            models.Index(fields=["user", "created_at"], name="audit_user_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username or 'system'} {self.action} {self.object_repr}"

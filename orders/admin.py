@@ -11,9 +11,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from inventory.models import StockLocation
+from inventory.scoping import scope_queryset
+from omni.admin_audit import AuditedAdminMixin
+from omni.admin_confirm import confirm_action
+from omni.audit import AuditAction, audit_record
 from omni.errors import DomainError
 from omni.models import Channel
-from orders import selectors, services
+from orders import dashboard, selectors, services
 from orders.models import (
     ChannelOrderSettings,
     Fulfilment,
@@ -33,7 +37,8 @@ class LocationFilter(admin.SimpleListFilter):
     parameter_name = "location"
 
     def lookups(self, request, model_admin):
-        return [(loc.code, loc.name) for loc in StockLocation.objects.filter(active=True)]
+        locations = scope_queryset(StockLocation.objects.filter(active=True), request.user, "pk")
+        return [(loc.code, loc.name) for loc in locations]
 
     def queryset(self, request, queryset):
         if not self.value():
@@ -103,8 +108,20 @@ class TimelineInline(ReadOnlyInline):
     verbose_name_plural = "timeline"
 
 
+def _audit_order(request, order: Order, status_before: str, operation: str, **changes) -> None:
+    status_after = Order.objects.filter(pk=order.pk).values_list("status", flat=True).first()
+    audit_record(
+        user=request.user,
+        instance=order,
+        object_repr=order.number or str(order.pk),
+        action=AuditAction.OPERATION,
+        operation=operation,
+        changes={"status": [status_before, status_after], **changes},
+    )
+
+
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "number",
         "channel",
@@ -237,24 +254,39 @@ class OrderAdmin(admin.ModelAdmin):
             body,
         )
 
-    @admin.action(description="Cancel selected orders (releases reservations)")
+    def get_queryset(self, request):
+        # Store staff see the orders that touch their store(s) only.
+        return selectors.orders_in_scope(super().get_queryset(request), request.user)
+
+    @admin.action(
+        description="Cancel selected orders (releases reservations)", permissions=["change"]
+    )
+    @confirm_action("Cancel these orders and release their reservations?", danger=True)
     def cancel_orders(self, request, queryset):
         done = 0
         for order in queryset:
+            before = order.status
             try:
                 services.order_cancel(order=order, reason="cancelled in admin", user=request.user)
+                _audit_order(request, order, before, "cancel")
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
         if done:
             self.message_user(request, f"Cancelled {done} orders.", messages.SUCCESS)
 
-    @admin.action(description="Complete selected fulfilled orders (earns loyalty points)")
+    @admin.action(
+        description="Complete selected fulfilled orders (earns loyalty points)",
+        permissions=["change"],
+    )
+    @confirm_action("Complete these orders (loyalty points are earned)?")
     def complete_orders(self, request, queryset):
         done = 0
         for order in queryset:
+            before = order.status
             try:
                 services.order_complete(order=order, user=request.user)
+                _audit_order(request, order, before, "complete")
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
@@ -312,7 +344,11 @@ class OrderAdmin(admin.ModelAdmin):
 
     def pickup_queue_view(self, request):
         """A store's pickup counter: start picking, mark ready, hand over."""
-        locations = StockLocation.objects.filter(pickup_enabled=True, active=True)
+        if not request.user.has_perm("orders.view_fulfilment"):
+            return TemplateResponse(request, "admin/orders/denied.html", status=403)
+        locations = scope_queryset(
+            StockLocation.objects.filter(pickup_enabled=True, active=True), request.user, "pk"
+        )
         code = request.GET.get("location") or (locations[0].code if locations else "")
         location = locations.filter(code=code).first()
         if request.method == "POST" and location is not None:
@@ -337,6 +373,7 @@ class OrderAdmin(admin.ModelAdmin):
         if order is None:
             self.message_user(request, "Unknown order.", messages.ERROR)
             return
+        before = order.status
         try:
             if step == "start":
                 services.fulfilment_create(
@@ -344,6 +381,11 @@ class OrderAdmin(admin.ModelAdmin):
                 )
             elif step in ("ready", "collect"):
                 fulfilment_id = int(request.POST.get("fulfilment", "0"))
+                if not Fulfilment.objects.filter(
+                    pk=fulfilment_id, order=order, location=location
+                ).exists():
+                    # Only this counter's own pickups (store staff cannot reach other stores').
+                    raise ValueError("that fulfilment is not waiting at this store")
                 action = (
                     services.fulfilment_mark_ready
                     if step == "ready"
@@ -356,6 +398,7 @@ class OrderAdmin(admin.ModelAdmin):
         except (DomainError, ValueError) as exc:
             self.message_user(request, f"{order.number}: {exc}", messages.ERROR)
         else:
+            _audit_order(request, order, before, f"pickup_{step}", location=[None, location.code])
             self.message_user(request, f"{order.number}: {step} done.", messages.SUCCESS)
 
 
@@ -470,7 +513,12 @@ class PlaceOrderForm(forms.Form):
 @admin.register(Fulfilment)
 class FulfilmentAdmin(admin.ModelAdmin):
     list_display = ["id", "order", "location", "method", "status", "carrier", "created_at"]
-    list_filter = ["status", "method", "location"]
+    list_filter = ["status", "method", ("location", admin.RelatedOnlyFieldListFilter)]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        return scope_queryset(super().get_queryset(request), request.user, "location")
+
     search_fields = ["order__number", "tracking_number"]
     list_select_related = ["order", "location"]
     readonly_fields = [
@@ -499,7 +547,13 @@ class FulfilmentAdmin(admin.ModelAdmin):
 @admin.register(Return)
 class ReturnAdmin(admin.ModelAdmin):
     list_display = ["id", "order", "location", "channel", "created_at"]
-    list_filter = ["location", "channel"]
+    list_filter = [("location", admin.RelatedOnlyFieldListFilter), "channel"]
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        # Store staff see the returns received at their store(s).
+        return scope_queryset(super().get_queryset(request), request.user, "location")
+
     search_fields = ["order__number"]
     list_select_related = ["order", "location", "channel"]
     readonly_fields = ["order", "location", "channel", "reason", "external_id", "received_by"]
@@ -512,7 +566,7 @@ class ReturnAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChannelOrderSettings)
-class ChannelOrderSettingsAdmin(admin.ModelAdmin):
+class ChannelOrderSettingsAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "channel",
         "sourcing_strategy",
@@ -520,6 +574,9 @@ class ChannelOrderSettingsAdmin(admin.ModelAdmin):
         "prices_include_tax",
         "shipping_fee",
     ]
+    list_filter = ["sourcing_strategy", "prices_include_tax"]
+    search_fields = ["channel__code"]
+    list_select_related = ["channel"]
 
 
 @admin.register(PostcodeArea)
@@ -527,3 +584,6 @@ class PostcodeAreaAdmin(admin.ModelAdmin):
     list_display = ["country", "prefix", "latitude", "longitude"]
     list_filter = ["country"]
     search_fields = ["prefix"]
+
+
+dashboard.register()

@@ -9,11 +9,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory.models import StockLocation
+from inventory.scoping import location_check
+from omni.audit import AuditAction, audit_record
 from omni.errors import InvalidInput, NotFound
 from omni.models import Channel
 from omni.permissions import IsChannelOrStaff, is_channel_request, request_channel
 from orders import selectors, services
 from orders.models import (
+    Fulfilment,
     FulfilmentMethod,
     Order,
     PaymentStatus,
@@ -544,6 +547,10 @@ ACTION_PERMISSIONS = {
     "returns": ["orders.add_return"],
     "exchange": ["orders.add_return", "orders.add_order"],
     "pickup_queue": ["orders.view_fulfilment"],
+    # Fulfilment steps are store work: store staff hold change_fulfilment, not change_order.
+    "fulfilments": ["orders.change_fulfilment"],
+    "ship": ["orders.change_fulfilment"],
+    "fulfilment_step": ["orders.change_fulfilment"],
 }
 
 
@@ -572,7 +579,8 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     filterset_class = selectors.OrderFilter
 
     def get_queryset(self):
-        return selectors.order_list()
+        # Store staff list the orders of their store(s) only.
+        return selectors.orders_in_scope(selectors.order_list(), self.request.user)
 
     @extend_schema(responses=StaffOrderOut)
     def retrieve(self, request, number=None):
@@ -618,7 +626,37 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         )
 
     def _order(self, number: str) -> Order:
-        return selectors.order_get(number=number)
+        """The order to act on: for store staff, only one that touches their store(s)."""
+        order = selectors.order_get(number=number)
+        if not selectors.orders_in_scope(Order.objects.filter(pk=order.pk), self.request.user):
+            raise NotFound(f"No order {number}.", code="order_not_found")
+        return order
+
+    def _check_location(self, code: str, field: str = "location") -> None:
+        location_id = StockLocation.objects.filter(code=code).values_list("pk", flat=True).first()
+        if location_id is not None:  # unknown codes are refused by the service
+            location_check(self.request.user, location_id, field=field)
+
+    def _check_fulfilment(self, order: Order, fulfilment_id) -> None:
+        location_id = (
+            Fulfilment.objects.filter(pk=int(fulfilment_id), order=order)
+            .values_list("location_id", flat=True)
+            .first()
+        )
+        if location_id is not None:
+            location_check(self.request.user, location_id, field="fulfilment")
+
+    def _audit(self, order: Order, status_before: str, operation: str, **changes) -> None:
+        status_after = Order.objects.filter(pk=order.pk).values_list("status", flat=True).first()
+        audit_record(
+            user=self.request.user,
+            instance=order,
+            object_repr=order.number or str(order.pk),
+            action=AuditAction.OPERATION,
+            operation=operation,
+            changes={"status": [status_before, status_after], **changes},
+            source="api",
+        )
 
     @extend_schema(request=FulfilmentCreateIn, responses={201: StaffOrderOut})
     @action(detail=True, methods=["post"])
@@ -627,12 +665,15 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         payload = FulfilmentCreateIn(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        self._check_location(data["location"])
+        before = order.status
         fulfilment = services.fulfilment_create(
             order=order,
             location_code=data["location"],
             lines=[services.FulfilLine(i["line"], i["quantity"]) for i in data.get("lines", [])],
             user=request.user,
         )
+        self._audit(order, before, "fulfilment_create", fulfilment=[None, fulfilment.pk])
         body = render(order, staff=True)
         body["fulfilment_id"] = fulfilment.pk
         return Response(body, status=status.HTTP_201_CREATED)
@@ -643,12 +684,15 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         order = self._order(number)
         payload = ShipIn(data=request.data)
         payload.is_valid(raise_exception=True)
+        self._check_fulfilment(order, fulfilment_id)
+        before = order.status
         services.fulfilment_ship(
             order=order,
             fulfilment_id=int(fulfilment_id),
             user=request.user,
             **payload.validated_data,
         )
+        self._audit(order, before, "fulfilment_ship", fulfilment=[None, int(fulfilment_id)])
         return Response(render(order, staff=True))
 
     @extend_schema(
@@ -661,7 +705,10 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     def fulfilment_step(self, request, number=None, fulfilment_id=None, step=None):
         order = self._order(number)
+        self._check_fulfilment(order, fulfilment_id)
+        before = order.status
         FULFILMENT_STEPS[step](order=order, fulfilment_id=int(fulfilment_id), user=request.user)
+        self._audit(order, before, f"fulfilment_{step}", fulfilment=[None, int(fulfilment_id)])
         return Response(render(order, staff=True))
 
     @extend_schema(request=CancelIn, responses=StaffOrderOut)
@@ -671,21 +718,26 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         payload = CancelIn(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        before = order.status
         if data.get("lines"):
             services.order_lines_cancel(
                 order=order, line_ids=data["lines"], reason=data["reason"], user=request.user
             )
         else:
             services.order_cancel(order=order, reason=data["reason"], user=request.user)
+        self._audit(order, before, "cancel", reason=[None, data["reason"]])
         return Response(render(order, staff=True))
 
     @extend_schema(request=ReturnBodyIn, responses={201: StaffOrderOut})
     @action(detail=True, methods=["post"])
     def returns(self, request, number=None):
-        order = self._order(number)
+        # Goods of any order may come back at the staff member's store (POS lookup).
+        order = selectors.order_get(number=number)
         payload = ReturnBodyIn(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        self._check_location(data["location"])
+        before = order.status
         refund = data.get("refund") or {}
         result = services.return_create(
             order=order,
@@ -697,6 +749,7 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             external_id=data.get("external_id") or None,
             user=request.user,
         )
+        self._audit(order, before, "return", **{"return": [None, result.return_record.pk]})
         body = render(order, staff=True)
         body["return_id"] = result.return_record.pk
         return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
@@ -705,10 +758,12 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def exchange(self, request, number=None):
         """Return goods and place the replacement order, linked to the return."""
-        order = self._order(number)
+        order = selectors.order_get(number=number)
         payload = ExchangeIn(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        self._check_location(data["location"])
+        before = order.status
         _, placement = services.exchange_create(
             order=order,
             location_code=data["location"],
@@ -725,6 +780,7 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             reason=data["reason"],
             user=request.user,
         )
+        self._audit(order, before, "exchange", replacement=[None, placement.order.number])
         return Response(render(placement.order, staff=True), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReallocateIn, responses=StaffOrderOut)
@@ -734,6 +790,8 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         payload = ReallocateIn(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        self._check_location(data["location"])
+        before = order.status
         services.allocation_move(
             order=order,
             allocation_id=data["allocation"],
@@ -741,13 +799,17 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             reason=data["reason"],
             user=request.user,
         )
+        self._audit(order, before, "reallocate", allocation=[None, data["allocation"]],
+                    location=[None, data["location"]])  # fmt: skip
         return Response(render(order, staff=True))
 
     @extend_schema(request=None, responses=StaffOrderOut)
     @action(detail=True, methods=["post"])
     def complete(self, request, number=None):
         order = self._order(number)
+        before = order.status
         services.order_complete(order=order, user=request.user)
+        self._audit(order, before, "complete")
         return Response(render(order, staff=True))
 
     @extend_schema(request=PaymentRecordIn, responses=StaffOrderOut)
@@ -756,7 +818,10 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         order = self._order(number)
         payload = PaymentRecordIn(data=request.data)
         payload.is_valid(raise_exception=True)
+        before = order.status
         services.order_payment_record(order=order, user=request.user, **payload.validated_data)
+        self._audit(order, before, "payment", **{
+            f"payment.{k}": [None, v] for k, v in payload.validated_data.items()})  # fmt: skip
         return Response(render(order, staff=True))
 
     @extend_schema(
@@ -772,5 +837,6 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             raise InvalidInput(
                 "Name the store: ?location=<code>.", code="unknown_location", field="location"
             )
+        location_check(request.user, location.pk)
         page = self.paginate_queryset(selectors.pickup_queue(location=location))
         return self.get_paginated_response(PickupOut(page, many=True).data)

@@ -4,6 +4,7 @@ import django_filters
 from django.db.models import F, Prefetch, Q, QuerySet
 
 from inventory.models import StockLocation
+from inventory.scoping import location_scope
 from omni.errors import NotFound
 from omni.models import Channel
 from orders.models import (
@@ -127,3 +128,18 @@ def orders_for_customer(*, customer_id: int, limit: int = 50) -> list[Order]:
         .select_related("channel")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+def orders_in_scope(queryset: QuerySet[Order], user) -> QuerySet[Order]:
+    """`queryset` limited, for store staff, to orders that touch their store(s): picked up,
+    allocated, fulfilled or returned there. Other staff see every order."""
+    scope = location_scope(user)
+    if scope is None:
+        return queryset
+    related = Order.objects.filter(
+        Q(pickup_location__in=scope)
+        | Q(lines__allocations__location__in=scope)
+        | Q(fulfilments__location__in=scope)
+        | Q(returns__location__in=scope)
+    ).values("pk")
+    return queryset.filter(pk__in=related)

@@ -10,6 +10,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from customers.models import Customer
+from omni.admin_audit import AuditedAdminMixin
+from omni.admin_confirm import confirm_action
+from omni.audit import AuditAction, audit_record_many
 from omni.errors import DomainError
 from omni.models import Channel
 from promotions.models import Promotion, PromotionUse, Trigger, Voucher, VoucherRedemption
@@ -75,7 +78,7 @@ class BatchForm(forms.Form):
 
 
 @admin.register(Promotion)
-class PromotionAdmin(admin.ModelAdmin):
+class PromotionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "kind",
@@ -261,7 +264,7 @@ class VoucherForm(forms.ModelForm):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(admin.ModelAdmin):
+class VoucherAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = VoucherForm
     list_display = [
         "code",
@@ -276,6 +279,7 @@ class VoucherAdmin(admin.ModelAdmin):
     ]
     list_filter = ["active", "batch", "promotion"]
     search_fields = ["code", "batch"]
+    list_select_related = ["promotion"]
     raw_id_fields = ["promotion"]
     readonly_fields = ["times_used", "created_at"]
     actions = ["deactivate"]
@@ -289,9 +293,20 @@ class VoucherAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         rules_changed()
 
-    @admin.action(description="Deactivate the selected codes")
+    @admin.action(description="Deactivate the selected codes", permissions=["change"])
+    @confirm_action("Deactivate these voucher codes?")
     def deactivate(self, request, queryset):
-        count = queryset.update(active=False)
+        codes = list(queryset.filter(active=True).values_list("pk", "code"))
+        count = Voucher.objects.filter(pk__in=[pk for pk, _ in codes], active=True).update(
+            active=False
+        )
+        audit_record_many(
+            user=request.user,
+            action=AuditAction.UPDATE,
+            model=Voucher,
+            operation="deactivate",
+            items=[(pk, code, {"active": [True, False]}) for pk, code in codes],
+        )
         rules_changed()
         self.message_user(request, f"{count} codes deactivated.", messages.SUCCESS)
 
@@ -306,6 +321,7 @@ class VoucherRedemptionAdmin(admin.ModelAdmin):
         "created_at",
         "released_at",
     ]
+    list_select_related = ["voucher", "channel", "customer"]
     list_filter = ["channel"]
     search_fields = ["voucher__code", "order_reference"]
 
@@ -333,6 +349,7 @@ class PromotionUseAdmin(admin.ModelAdmin):
         "created_at",
         "cancelled_at",
     ]
+    list_select_related = ["promotion", "channel"]
     list_filter = ["channel", "promotion"]
     search_fields = ["order_reference", "promotion__name"]
 

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from catalog.models import Category, Product, Variant
 from customers.models import Customer
+from omni.audit import AuditAction, audit_diff, audit_record, audit_record_many, audit_snapshot
 from omni.errors import InvalidInput, NotFound
 from omni.models import Channel
 from omni.permissions import IsChannelOrStaff, is_channel_request, request_channel
@@ -278,6 +279,15 @@ class VoucherCreateInput(serializers.Serializer):
         return attrs
 
 
+def _promotion_snapshot(promotion: Promotion) -> dict:
+    """Fields and targets of a promotion (many-to-many as sorted ids; fresh reads, so a
+    prefetched instance shows what was saved)."""
+    values = audit_snapshot(promotion)
+    for name in RELATIONS:
+        values[name] = sorted(getattr(promotion, name).values_list("pk", flat=True))
+    return values
+
+
 class PromotionViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -295,9 +305,27 @@ class PromotionViewSet(
 
     def perform_create(self, serializer):
         serializer.instance = self._save(None, serializer.validated_data)
+        after = _promotion_snapshot(serializer.instance)
+        audit_record(
+            user=self.request.user,
+            instance=serializer.instance,
+            source="api",
+            action=AuditAction.CREATE,
+            changes=audit_diff({}, after),
+        )
 
     def perform_update(self, serializer):
+        before = _promotion_snapshot(serializer.instance)
         serializer.instance = self._save(serializer.instance, serializer.validated_data)
+        changes = audit_diff(before, _promotion_snapshot(serializer.instance))
+        if changes:
+            audit_record(
+                user=self.request.user,
+                instance=serializer.instance,
+                source="api",
+                action=AuditAction.UPDATE,
+                changes=changes,
+            )
 
     @staticmethod
     def _save(promotion, data):
@@ -320,4 +348,11 @@ class PromotionViewSet(
             created = [voucher_create(promotion=promotion, **params)]
         else:
             created = voucher_batch_create(promotion=promotion, **params)
+        audit_record_many(
+            user=request.user,
+            action=AuditAction.CREATE,
+            model=Voucher,
+            source="api",
+            items=[(v.pk, v.code, audit_diff({}, audit_snapshot(v))) for v in created],
+        )
         return Response(VoucherSerializer(created, many=True).data, status=status.HTTP_201_CREATED)

@@ -9,6 +9,9 @@ from django.db.models import OuterRef, Subquery
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from omni.admin_confirm import confirm_action
+from omni.audit import AuditAction, audit_record_many
+from omni.sync import dashboard
 from omni.sync.connectors import connector_kinds
 from omni.sync.models import (
     ConnectorSettings,
@@ -191,6 +194,7 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_filter = ["status", "direction", "kind", "channel"]
     list_select_related = ["channel"]
     date_hierarchy = "started_at"
+    search_fields = ["kind", "source", "error", "channel__code"]
     inlines = [RejectionInline, DriftInline, MismatchInline]
 
     def get_readonly_fields(self, request, obj=None):
@@ -230,6 +234,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "kind", "channel"]
     list_select_related = ["channel"]
+    search_fields = ["dedup_key", "last_error", "channel__code"]
     actions = ["replay_dead_letters"]
     exclude = ["payload"]
 
@@ -250,12 +255,23 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         return obj.last_error[:80]
 
     @admin.action(description="Replay selected dead letters", permissions=["change"])
+    @confirm_action("Replay these dead letters (they are sent to the channel again)?")
     def replay_dead_letters(self, request, queryset):
         ids = list(queryset.filter(status=MessageStatus.DEAD).values_list("pk", flat=True))
         count = messages_replay(message_ids=ids)
+        audit_record_many(
+            user=request.user,
+            action=AuditAction.OPERATION,
+            model=OutboundMessage,
+            operation="replay",
+            items=[(pk, f"outbound message #{pk}", {"status": ["dead", "pending"]}) for pk in ids],
+        )
         skipped = queryset.count() - count
         self.message_user(request, f"{count} message(s) queued again.", messages.SUCCESS)
         if skipped:
             self.message_user(
                 request, f"{skipped} selected message(s) were not dead; left alone.", messages.INFO
             )
+
+
+dashboard.register()

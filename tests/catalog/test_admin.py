@@ -67,7 +67,8 @@ def test_bulk_publish_and_unpublish_to_a_channel(admin_client, make_channel):
     listing = ListingFactory(variant=VariantFactory(product=product), channel=web, published=False)
     other = ListingFactory(variant=listing.variant, channel=app, published=False)
     url = reverse("admin:catalog_product_changelist")
-    payload = {"action": "publish_to_channel", "_selected_action": [product.pk], "index": 0}
+    payload = {"action": "publish_to_channel", "_selected_action": [product.pk], "index": 0,
+               "confirm_action": "yes"}  # fmt: skip
     response = admin_client.post(url, {**payload, "channel": web.pk}, follow=True)
     assert b"Published 1 listings in web" in response.content
     listing.refresh_from_db(), other.refresh_from_db()
@@ -83,7 +84,11 @@ def test_bulk_publish_without_channel_changes_nothing(admin_client, channel):
     url = reverse("admin:catalog_product_changelist")
     response = admin_client.post(
         url,
-        {"action": "publish_to_channel", "_selected_action": [listing.variant.product_id]},
+        {
+            "action": "publish_to_channel",
+            "_selected_action": [listing.variant.product_id],
+            "confirm_action": "yes",
+        },
         follow=True,
     )
     assert b"Choose a channel" in response.content

@@ -74,7 +74,7 @@ def test_admin_listing_edits_and_deletes_update_rows(admin_client, channel):
     assert rows() == {}
     admin_client.post(
         reverse("admin:catalog_listing_changelist"),
-        {"action": "publish", "_selected_action": [listing.pk]},
+        {"action": "publish", "_selected_action": [listing.pk], "confirm_action": "yes"},
     )
     assert list(rows().values()) == [(Decimal("4.00"), Decimal("4.00"), 1)]
     admin_client.post(reverse("admin:catalog_listing_delete", args=[listing.pk]), {"post": "yes"})

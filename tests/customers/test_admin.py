@@ -74,7 +74,7 @@ def test_merge_action_asks_for_the_survivor_then_merges(ada, channel, admin_clie
     assert record.merged_by.username == "admin"
     response = admin_client.post(
         "/admin/customers/mergerecord/",
-        {"action": "undo_merges", "_selected_action": [record.pk]},
+        {"action": "undo_merges", "_selected_action": [record.pk], "confirm_action": "yes"},
     )
     ada.refresh_from_db()
     assert ada.merged_into_id is None

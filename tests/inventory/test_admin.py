@@ -69,14 +69,18 @@ def test_transfer_admin_creates_and_ships(admin_client, variant, warehouse, stor
     assert transfer.lines.get().quantity == 3
     admin_client.post(
         "/admin/inventory/transfer/",
-        {"action": "ship", "_selected_action": [transfer.pk]},
+        {"action": "ship", "_selected_action": [transfer.pk], "confirm_action": "yes"},
     )
     transfer.refresh_from_db()
     assert transfer.status == TransferStatus.IN_TRANSIT
     assert Stock.objects.get(location=store).incoming == 3
     admin_client.post(
         "/admin/inventory/transfer/",
-        {"action": "receive_outstanding", "_selected_action": [transfer.pk]},
+        {
+            "action": "receive_outstanding",
+            "_selected_action": [transfer.pk],
+            "confirm_action": "yes",
+        },
     )
     transfer.refresh_from_db()
     assert transfer.status == TransferStatus.RECEIVED
@@ -90,7 +94,7 @@ def test_reservation_release_action(admin_client, selling_channel, variant, stor
     )
     admin_client.post(
         "/admin/inventory/reservation/",
-        {"action": "release", "_selected_action": [reservation.pk]},
+        {"action": "release", "_selected_action": [reservation.pk], "confirm_action": "yes"},
     )
     assert not Reservation.objects.exists()
     assert Stock.objects.get().reserved == 0

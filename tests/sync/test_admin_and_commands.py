@@ -81,10 +81,13 @@ def test_admin_replay_action_requeues_only_dead_letters(admin_client, market, co
         channel=market, kind="availability", payload={}, status="sent", next_attempt_at=now
     )
 
-    admin_client.post(
-        reverse("admin:sync_outboundmessage_changelist"),
-        {"action": "replay_dead_letters", "_selected_action": [dead.pk, sent.pk]},
-    )
+    url = reverse("admin:sync_outboundmessage_changelist")
+    payload = {"action": "replay_dead_letters", "_selected_action": [dead.pk, sent.pk]}
+    confirm = admin_client.post(url, payload)  # a confirmation page first; nothing moves
+    assert "Replay these dead letters" in confirm.content.decode()
+    dead.refresh_from_db()
+    assert dead.status == MessageStatus.DEAD
+    admin_client.post(url, {**payload, "confirm_action": "yes"})
 
     dead.refresh_from_db()
     sent.refresh_from_db()
