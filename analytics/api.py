@@ -468,8 +468,21 @@ class ReplenishmentDismissView(APIView):
 
 
 class CustomerSuggestionsView(StaffKpiView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    """A customer's suggested products (recomputed by Celery); `channel` keeps the products it
+    publishes. The customer lookup serves the same list through the customers port."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("channel", OpenApiTypes.STR, description="Channel code")],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request, customer_id: int):
-        return Response(
-            {"customer_id": customer_id, "products": customer_suggestions(customer_id=customer_id)}
-        )
+        code = request.query_params.get("channel")
+        channel = None
+        if code:
+            channel = Channel.objects.filter(code=code).first()
+            if channel is None:
+                raise NotFound(
+                    f"Unknown channel {code!r}.", code="unknown_channel", field="channel"
+                )
+        products = customer_suggestions(customer_id=customer_id, channel=channel)
+        return Response({"customer_id": customer_id, "products": products})

@@ -189,8 +189,9 @@ def _replace_facts(order_ids: Sequence[int]) -> AffectedKeys:
 def rollup_refresh_for_orders(*, order_ids: Collection[int]) -> AffectedKeys:
     """Bring the facts and every rollup row they feed up to date for these orders.
 
-    Call it after orders are placed, cancelled, fulfilled, collected or returned (the orders
-    app kicks `analytics.tasks.rollup_refresh_for_orders_task` from `transaction.on_commit`).
+    Runs after orders are placed, cancelled, fulfilled, collected or returned: the orders app
+    announces each committed change (`orders.changes`), analytics' receiver queues
+    `analytics.tasks.rollup_refresh_for_orders_task`, which calls `orders_changed_refresh`.
     Idempotent: refreshing twice gives the same rows. Takes the rollup advisory lock, so
     concurrent refreshes and the nightly rebuild run one after the other. The query count
     grows with the number of affected days and customers, not with the order history.
@@ -204,6 +205,41 @@ def rollup_refresh_for_orders(*, order_ids: Collection[int]) -> AffectedKeys:
     return keys
 
 
+@transaction.atomic
+def orders_changed_refresh(*, order_ids: Collection[int]) -> AffectedKeys:
+    """What the orders app's change notice triggers (through `tasks.py`): the rollups of these
+    orders (`rollup_refresh_for_orders`), then the suggestions of every customer they belong
+    or belonged to. Idempotent; serialised with the other analytics writers."""
+    from analytics.recommendations import suggestions_refresh
+
+    keys = rollup_refresh_for_orders(order_ids=order_ids)
+    suggestions_refresh(customer_ids=keys.customer_ids)
+    return keys
+
+
+@transaction.atomic
+def customers_changed_refresh(*, customer_ids: Collection[int]) -> AffectedKeys:
+    """After profiles were merged, unmerged or swept (their orders moved by a bulk UPDATE that
+    the orders' change notices do not see): re-extract the facts of every order these
+    customers hold now or held in the facts, rewrite the rollups behind them (first orders,
+    new-vs-returning counts, per-customer rows) and the customers' suggestions."""
+    from analytics.recommendations import suggestions_refresh
+    from orders.models import Order
+
+    ids = sorted({int(i) for i in customer_ids})
+    if not ids:
+        return AffectedKeys()
+    rollup_lock_for_update()
+    order_ids = set(Order.objects.filter(customer_id__in=ids).values_list("id", flat=True))
+    order_ids |= set(
+        OrderFact.objects.filter(customer_id__in=ids).values_list("order_id", flat=True)
+    )
+    keys = rollup_refresh_for_orders(order_ids=order_ids)
+    keys.customer_ids |= set(ids)
+    suggestions_refresh(customer_ids=keys.customer_ids)
+    return keys
+
+
 # Orders committed late (a long transaction) carry an `updated_at` older than the commit:
 # each pass re-reads this much before the watermark. Re-refreshing an order is harmless.
 WATERMARK_OVERLAP = timedelta(minutes=10)
@@ -213,8 +249,9 @@ WATERMARK = "orders_updated_at"
 @transaction.atomic
 def rollup_refresh_changed(*, batch_size: int = 5000) -> int:
     """Refresh the rollups of every order changed since the last pass (by `updated_at`), up to
-    `batch_size` orders; the periodic task calls it, so rollups stay current even when a
-    change did not kick `rollup_refresh_for_orders_task` itself. Returns the orders refreshed.
+    `batch_size` orders, with the suggestions of their customers; the periodic task calls it,
+    so rollups stay current even when a change notice was lost (a broker down at commit).
+    Returns the orders refreshed.
     """
     from orders.models import Order
 
@@ -226,7 +263,7 @@ def rollup_refresh_changed(*, batch_size: int = 5000) -> int:
     rows = list(changed.values_list("id", "updated_at")[:batch_size])
     if not rows:
         return 0
-    rollup_refresh_for_orders(order_ids=[order_id for order_id, _ in rows])
+    orders_changed_refresh(order_ids=[order_id for order_id, _ in rows])
     newest = rows[-1][1]
     if mark is None:
         RollupWatermark.objects.create(name=WATERMARK, value=newest)

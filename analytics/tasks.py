@@ -1,11 +1,11 @@
 """Celery tasks of analytics: thin wrappers over the services, each idempotent.
 
-For the orders app (which must not import analytics): after a change commits, kick the
-refresh by task name, e.g.
-    transaction.on_commit(lambda: current_app.send_task(
-        "analytics.rollup_refresh_for_orders", args=[[order.pk]]))
-Without that kick the rollups still catch up: `analytics.rollup_refresh_changed` runs every
-5 minutes over orders whose `updated_at` moved, and the nightly rebuild redoes everything.
+The orders and customers apps must not import analytics: they announce committed changes
+through their ports (`orders.changes`, `customers.profile_changes`), and the receivers
+analytics subscribes in `AnalyticsConfig.ready()` (`analytics.ports`) queue the tasks below,
+one per committed transaction. Should a notice be lost, `analytics.rollup_refresh_changed`
+runs every 5 minutes over orders whose `updated_at` moved, and the nightly rebuild redoes
+everything.
 """
 
 from datetime import date
@@ -15,12 +15,21 @@ from celery import shared_task
 
 @shared_task(name="analytics.rollup_refresh_for_orders")
 def rollup_refresh_for_orders_task(order_ids: list[int]) -> int:
-    """Refresh facts and rollups after these orders changed (placed, cancelled, fulfilled,
-    collected, returned). The orders app kicks it from `transaction.on_commit`."""
-    from analytics.services import rollup_refresh_for_orders
+    """Refresh facts, rollups and the customers' suggestions after these orders changed
+    (placed, cancelled, fulfilled, collected, returned)."""
+    from analytics.services import orders_changed_refresh
 
-    keys = rollup_refresh_for_orders(order_ids=order_ids)
+    keys = orders_changed_refresh(order_ids=order_ids)
     return len(keys.days)
+
+
+@shared_task(name="analytics.customers_refresh")
+def customers_refresh_task(customer_ids: list[int]) -> int:
+    """Refresh the rollups and suggestions of profiles after a merge, unmerge or sweep."""
+    from analytics.services import customers_changed_refresh
+
+    keys = customers_changed_refresh(customer_ids=customer_ids)
+    return len(keys.customer_ids)
 
 
 @shared_task(name="analytics.rollup_refresh_changed")
@@ -55,10 +64,11 @@ def stock_snapshot_task() -> int:
 
 
 @shared_task(name="analytics.recommendations_rebuild")
-def recommendations_rebuild_task() -> None:
+def recommendations_rebuild_task() -> list[int]:
+    """Nightly: every product's "bought together" list, then every customer's suggestions."""
     from analytics.recommendations import recommendations_rebuild
 
-    recommendations_rebuild()
+    return list(recommendations_rebuild())
 
 
 @shared_task(name="analytics.forecasts_rebuild")

@@ -50,6 +50,7 @@ from customers.services import (
     customer_merge,
     customer_unmerge,
 )
+from customers.suggestions import suggestion_provider
 from omni.admin_audit import AuditedAdminMixin
 from omni.admin_confirm import confirm_action
 from omni.audit import AuditAction, audit_record, audit_scrub
@@ -132,6 +133,7 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "loyalty_panel",
         "consents_panel",
         "orders_panel",
+        "suggestions_panel",
         "merges_panel",
         "segment_panel",
     ]
@@ -149,6 +151,7 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
             },
         ),
         ("Orders from every channel", {"fields": ["orders_panel"]}),
+        ("Suggested products", {"fields": ["suggestions_panel"]}),
         ("Loyalty", {"fields": ["loyalty_panel"]}),
         ("Consents", {"fields": ["consents_panel"]}),
         ("Segments", {"fields": ["segment_panel"]}),
@@ -250,6 +253,26 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 for o in orders
             ),
             empty="no orders",
+        )
+
+    @admin.display(description="suggestions")
+    def suggestions_panel(self, obj):
+        """What the customer is likely to buy next, from their purchases in every channel
+        (recomputed by Celery after their orders change, and nightly)."""
+        suggestions = suggestion_provider().suggestions_for(customer_id=obj.pk, limit=10)
+        return _table(
+            ["#", "product", "score"],
+            (
+                (
+                    s.rank,
+                    format_html('<a href="{}">{}</a>', s.admin_url, s.name)
+                    if s.admin_url
+                    else s.name,
+                    f"{s.score:.3f}",
+                )
+                for s in suggestions
+            ),
+            empty="no suggestions yet",
         )
 
     @admin.display(description="loyalty")

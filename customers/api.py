@@ -78,6 +78,14 @@ class OpenCaseOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class SuggestionOutput(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    score = serializers.FloatField()
+    rank = serializers.IntegerField()
+
+
 class ProfileOutput(serializers.Serializer):
     id = serializers.IntegerField()
     first_name = serializers.CharField()
@@ -92,6 +100,23 @@ class ProfileOutput(serializers.Serializer):
     consents = serializers.DictField(child=serializers.BooleanField(allow_null=True))
     open_cases = OpenCaseOutput(many=True)
     orders = OrderOutput(many=True)
+    suggestions = SuggestionOutput(
+        many=True,
+        help_text="Products the customer is likely to buy, from their purchases in every "
+        "channel, best first; a channel key sees only products its channel publishes.",
+    )
+
+
+def profile_channel(request) -> Channel | None:
+    """The channel whose listings limit the suggestions: a key's own channel; for staff the
+    one they name (`X-Channel` header or `channel` parameter), else none (every product)."""
+    if (
+        is_channel_request(request)
+        or request.headers.get("X-Channel")
+        or request.query_params.get("channel")
+    ):
+        return request_channel(request)
+    return None
 
 
 # --- Storefront --------------------------------------------------------------------------------
@@ -113,9 +138,10 @@ class LookupInput(serializers.Serializer):
 
 class CustomerLookupView(APIView):
     """The unified profile for an email or a phone: identities, loyalty balance and tier,
-    consents and orders from every channel. Needs a key with the `customers` scope or staff
-    with `customers.view_customer`. Phones without a country code are read in the channel's
-    region (staff: the `X-Channel` channel's, if given)."""
+    consents, orders from every channel and suggested products (only those the key's channel
+    publishes). Needs a key with the `customers` scope or staff with `customers.view_customer`.
+    Phones without a country code are read in the channel's region (staff: the `X-Channel`
+    channel's, if given, which also limits the suggestions)."""
 
     permission_classes = [IsChannelOrStaff]
     required_scope = "customers"
@@ -125,6 +151,9 @@ class CustomerLookupView(APIView):
         parameters=[
             OpenApiParameter("email", str, description="Email address (either this or phone)"),
             OpenApiParameter("phone", str, description="Phone number (either this or email)"),
+            OpenApiParameter(
+                "channel", str, description="Staff: the channel acting (region, suggestions)"
+            ),
         ],
         responses={200: ProfileOutput},
     )
@@ -137,13 +166,12 @@ class CustomerLookupView(APIView):
             raise InvalidInput(
                 "Give exactly one of email or phone.", code="required", field="email"
             )
-        region = None
-        if is_channel_request(request) or request.headers.get("X-Channel"):
-            region = request_channel(request).phone_region
+        channel = profile_channel(request)
+        region = channel.phone_region if channel is not None else None
         customer = customer_find(email=email, phone=phone, region=region)
         if customer is None:
             raise NotFound("No customer has this identity.", code="customer_not_found")
-        return Response(ProfileOutput(customer_profile(customer=customer)).data)
+        return Response(ProfileOutput(customer_profile(customer=customer, channel=channel)).data)
 
 
 class StorefrontIdentityInput(serializers.Serializer):
@@ -331,9 +359,17 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             ).distinct()
         return queryset
 
-    @extend_schema(responses={200: ProfileOutput})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "channel", str, description="Channel code: suggest only products it publishes"
+            )
+        ],
+        responses={200: ProfileOutput},
+    )
     def retrieve(self, request, pk=None):
-        return Response(ProfileOutput(customer_profile(customer=self.get_object())).data)
+        profile = customer_profile(customer=self.get_object(), channel=profile_channel(request))
+        return Response(ProfileOutput(profile).data)
 
     @extend_schema(responses={200: DuplicateGroupOutput(many=True)})
     @action(detail=False, methods=["get"])

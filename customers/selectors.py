@@ -191,12 +191,16 @@ def duplicate_candidates(*, limit: int = 100) -> list[dict[str, Any]]:
     return groups[:limit]
 
 
-def customer_profile(*, customer: Customer, orders_limit: int = 50) -> dict[str, Any]:
+def customer_profile(
+    *, customer: Customer, orders_limit: int = 50, channel=None, suggestions_limit: int = 10
+) -> dict[str, Any]:
     """The unified profile the lookup endpoint, staff API and admin page show: identities,
-    loyalty (balance, tier, terms), current consents, open cases and orders from every channel
-    (through the order-history port). A fixed number of queries."""
+    loyalty (balance, tier, terms), current consents, open cases, orders from every channel
+    (through the order-history port) and suggested products (through the suggestion port;
+    with `channel`, only products published there). A fixed number of queries."""
     from customers.models import ServiceCase
     from customers.order_history import order_history_provider
+    from customers.suggestions import suggestion_provider
 
     identities = list(
         Identity.objects.filter(customer_id=customer.pk).select_related("channel").order_by("pk")
@@ -210,6 +214,9 @@ def customer_profile(*, customer: Customer, orders_limit: int = 50) -> dict[str,
         .values("id", "kind", "subject", "status", "order_reference", "created_at")
     )
     orders = order_history_provider().orders_for(customer_id=customer.pk, limit=orders_limit)
+    suggestions = suggestion_provider().suggestions_for(
+        customer_id=customer.pk, channel=channel, limit=suggestions_limit
+    )
     return {
         "id": customer.pk,
         "first_name": customer.first_name,
@@ -239,4 +246,5 @@ def customer_profile(*, customer: Customer, orders_limit: int = 50) -> dict[str,
         },
         "open_cases": open_cases,
         "orders": [order.as_dict() for order in orders],
+        "suggestions": [suggestion.as_dict() for suggestion in suggestions],
     }

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from orders.changes import orders_changed
 from orders.errors import IllegalTransition
 from orders.models import Order, OrderStatus, TimelineEvent
 
@@ -76,7 +77,9 @@ def record(
     actor: str = "",
     data: dict[str, Any] | None = None,
 ) -> TimelineEvent:
-    """Write one timeline event (who, when, what) for a staff action or a system step."""
+    """Write one timeline event (who, when, what) for a staff action or a system step, and
+    report the order as changed (announced to subscribers once the transaction commits)."""
+    orders_changed([order.pk])
     return TimelineEvent.objects.create(
         order=order,
         kind=kind,

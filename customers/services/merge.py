@@ -8,6 +8,7 @@ from django.utils import timezone
 from customers.errors import MergeRefused, UnmergeRefused
 from customers.locks import customers_for_update
 from customers.models import Customer, MergeRecord
+from customers.profile_changes import profiles_changed
 from customers.services.loyalty import tiers_refresh
 
 # Relations that describe profiles or the audit trail rather than what a profile owns.
@@ -117,6 +118,7 @@ def customer_merge(*, survivor: Customer, merged: Customer, user=None) -> MergeR
         survivor_before={**before, "kept_on_merged": kept},
     )
     tiers_refresh(customer_ids=[survivor.pk, merged.pk])
+    profiles_changed([survivor.pk, merged.pk])
     # A transaction that resolved the merged profile before this merge committed may still add
     # rows to it (an order placed at that very moment); a sweep after commit moves them too.
     transaction.on_commit(lambda: _schedule_sweep(record.pk))
@@ -153,6 +155,7 @@ def customer_merge_sweep(*, record: MergeRecord) -> int:
         record.moved = moved
         record.save(update_fields=["moved"])
         tiers_refresh(customer_ids=[survivor.pk])
+        profiles_changed([survivor.pk, merged.pk])
     return count
 
 
@@ -194,4 +197,5 @@ def customer_unmerge(*, record: MergeRecord, user=None) -> MergeRecord:
     record.undone_by = user if getattr(user, "pk", None) else None
     record.save(update_fields=["undone_at", "undone_by"])
     tiers_refresh(customer_ids=[survivor.pk, merged.pk])
+    profiles_changed([survivor.pk, merged.pk])
     return record

@@ -20,6 +20,7 @@ from inventory.services import StockRequest, stock_record_sale, stock_reserve
 from omni.errors import DomainError, InvalidInput
 from omni.models import Channel
 from orders import sourcing
+from orders.changes import orders_changed
 from orders.errors import IdempotencyKeyReused, InsufficientStock
 from orders.models import (
     Allocation,
@@ -542,6 +543,7 @@ def _place(
             )
         )
     TimelineEvent.objects.bulk_create(events)
+    orders_changed([order.pk])  # announced after commit (analytics refreshes its rollups)
     return Placement(order, created=True, lines=order_lines, events=events)
 
 

@@ -1,0 +1,48 @@
+"""Analytics' side of the lower apps' ports: the suggestion provider the customer lookup reads,
+and the receivers of the orders' and customers' change notices (registered in
+`AnalyticsConfig.ready()`)."""
+
+from django.urls import NoReverseMatch, reverse
+
+from customers.suggestions import ProductSuggestion
+
+
+class CustomerSuggestions:
+    """`customers.suggestions.SuggestionProvider` over the stored `CustomerSuggestion` rows."""
+
+    def suggestions_for(self, *, customer_id: int, channel=None, limit: int = 10):
+        from analytics.recommendations import customer_suggestion_rows
+
+        rows = customer_suggestion_rows(customer_id=customer_id, channel=channel, limit=limit)
+        return [
+            ProductSuggestion(
+                product_id=row.product_id,
+                name=row.product.name,
+                slug=row.product.slug,
+                score=row.score,
+                rank=rank,
+                admin_url=_product_admin_url(row.product_id),
+            )
+            for rank, row in enumerate(rows, start=1)
+        ]
+
+
+def _product_admin_url(product_id: int) -> str:
+    try:
+        return reverse("admin:catalog_product_change", args=[product_id])
+    except NoReverseMatch:
+        return ""
+
+
+def orders_changed(order_ids: list[int]) -> None:
+    """Receiver of `orders.changes`: one incremental refresh per committed transaction."""
+    from analytics.tasks import rollup_refresh_for_orders_task
+
+    rollup_refresh_for_orders_task.delay(order_ids)
+
+
+def profiles_changed(customer_ids: list[int]) -> None:
+    """Receiver of `customers.profile_changes`: merges move orders between profiles."""
+    from analytics.tasks import customers_refresh_task
+
+    customers_refresh_task.delay(customer_ids)
