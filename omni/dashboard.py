@@ -38,6 +38,9 @@ class Panel:
     alert: bool = False  # something needs attention (failures, dead letters, low stock)
     # Script URLs a chart needs (for example the locally served plotly.js), loaded once.
     scripts: Sequence[str] = ()
+    # A search box in the panel: a GET form to `search_url` with one field `q`.
+    search_url: str = ""
+    search_label: str = ""
 
 
 PanelProvider = Callable[[object], Panel | None]

@@ -17,7 +17,7 @@ from omni.admin_confirm import confirm_action
 from omni.audit import AuditAction, audit_record
 from omni.errors import DomainError
 from omni.models import Channel
-from orders import dashboard, selectors, services
+from orders import admin_lookup, dashboard, selectors, services
 from orders.models import (
     ChannelOrderSettings,
     Fulfilment,
@@ -305,6 +305,11 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.pickup_queue_view),
                 name="orders_order_pickup_queue",
             ),
+            path(
+                "lookup/",
+                self.admin_site.admin_view(self.lookup_view),
+                name="orders_order_lookup",
+            ),
         ]
         return extra + super().get_urls()
 
@@ -313,6 +318,7 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
             **(extra_context or {}),
             "place_url": reverse("admin:orders_order_place"),
             "pickup_url": reverse("admin:orders_order_pickup_queue"),
+            "lookup_url": reverse("admin:orders_order_lookup"),
         }
         return super().changelist_view(request, extra_context)
 
@@ -341,6 +347,10 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/orders/place_order.html", context)
+
+    def lookup_view(self, request):
+        """The till lookup: find an order, see it whole, hand over or take back goods."""
+        return admin_lookup.order_lookup_view(self, request)
 
     def pickup_queue_view(self, request):
         """A store's pickup counter: start picking, mark ready, hand over."""
@@ -587,3 +597,4 @@ class PostcodeAreaAdmin(admin.ModelAdmin):
 
 
 dashboard.register()
+admin_lookup.register()

@@ -1,11 +1,14 @@
 """Read queries of orders shared by the API, the admin and other apps (through ports)."""
 
+import re
+from dataclasses import dataclass
+
 import django_filters
 from django.db.models import F, Prefetch, Q, QuerySet
 
 from inventory.models import StockLocation
 from inventory.scoping import location_scope
-from omni.errors import NotFound
+from omni.errors import DomainError, NotFound
 from omni.models import Channel
 from orders.models import (
     Allocation,
@@ -143,3 +146,61 @@ def orders_in_scope(queryset: QuerySet[Order], user) -> QuerySet[Order]:
         | Q(returns__location__in=scope)
     ).values("pk")
     return queryset.filter(pk__in=related)
+
+
+@dataclass(frozen=True)
+class OrderLookup:
+    """What a till lookup found: `kind` says how the term was read ("number", "external_id",
+    "email", "phone", or "" when nothing matched)."""
+
+    term: str
+    kind: str
+    orders: list[Order]
+
+
+LOOKUP_LIMIT = 20
+_PHONE_CHARS = re.compile(r"^\+?[\d\s().-]{6,}$")
+
+
+def order_lookup(*, term: str, user, region: str | None = None) -> OrderLookup:
+    """The POS-style lookup the admin's till page runs, scoped as the staff API is:
+
+    - an exact order number finds that order whoever asks (`GET /staff/orders/{number}/`
+      does the same: goods of any order may be returned at any store);
+    - otherwise the channel's external id, or the customer's email or phone (their profile's
+      orders and orders carrying that contact, newest first), among the orders the user may
+      list (`orders_in_scope`, as `GET /staff/orders/?q=` does): store staff find only orders
+      touching their store(s) that way.
+    A phone without a country code is read in `region`. At most `LOOKUP_LIMIT` orders.
+    """
+    from customers.selectors import customer_find
+
+    term = (term or "").strip()
+    if not term:
+        return OrderLookup(term, "", [])
+    found = list(Order.objects.filter(number__in={term, term.upper()}).order_by("pk")[:1])
+    if found:
+        return OrderLookup(term, "number", found)
+    scoped = orders_in_scope(Order.objects.select_related("channel"), user)
+    newest = ("-created_at", "-pk")
+    found = list(scoped.filter(external_id=term).order_by(*newest)[:LOOKUP_LIMIT])
+    if found:
+        return OrderLookup(term, "external_id", found)
+    kind, condition = "", None
+    try:
+        if "@" in term:
+            kind, condition = "email", Q(customer_email__iexact=term)
+            customer = customer_find(email=term)
+        elif _PHONE_CHARS.match(term):
+            kind, condition = "phone", Q(customer_phone=term)
+            customer = customer_find(phone=term, region=region)
+        else:
+            customer = None
+    except DomainError:  # not a valid email or phone: only the literal contact can match
+        customer = None
+    if condition is None:
+        return OrderLookup(term, "", [])
+    if customer is not None:
+        condition |= Q(customer_id=customer.pk)
+    found = list(scoped.filter(condition).order_by(*newest)[:LOOKUP_LIMIT])
+    return OrderLookup(term, kind if found else "", found)

@@ -36,6 +36,7 @@ ADMIN_PAGES = {
     "admin:auth_user_changelist": {ADMIN},
     "admin:orders_order_changelist": {ADMIN, INV, STORE, CS, ANALYST},
     "admin:orders_order_pickup_queue": {ADMIN, INV, STORE, CS, ANALYST},
+    "admin:orders_order_lookup": {ADMIN, INV, STORE, CS, ANALYST},
     "admin:orders_order_place": {ADMIN, CS},
     "admin:orders_fulfilment_changelist": {ADMIN, INV, STORE, CS, ANALYST},
     "admin:orders_return_changelist": {ADMIN, STORE, CS, ANALYST},
