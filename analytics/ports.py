@@ -34,15 +34,26 @@ def _product_admin_url(product_id: int) -> str:
         return ""
 
 
+def _enqueue(task, *args) -> None:
+    """Queue `task`; without a broker (eager) run it here through `apply()`. Eager `.delay()`
+    sets Celery's process-wide "joining would block" flag around the run and restores it
+    after, so two threads committing at once (a threaded dev server, concurrent checkouts)
+    can leave it set and break every later `result.get()` in the process."""
+    if task.app.conf.task_always_eager:
+        task.apply(args=args)
+    else:
+        task.delay(*args)
+
+
 def orders_changed(order_ids: list[int]) -> None:
     """Receiver of `orders.changes`: one incremental refresh per committed transaction."""
     from analytics.tasks import rollup_refresh_for_orders_task
 
-    rollup_refresh_for_orders_task.delay(order_ids)
+    _enqueue(rollup_refresh_for_orders_task, order_ids)
 
 
 def profiles_changed(customer_ids: list[int]) -> None:
     """Receiver of `customers.profile_changes`: merges move orders between profiles."""
     from analytics.tasks import customers_refresh_task
 
-    customers_refresh_task.delay(customer_ids)
+    _enqueue(customers_refresh_task, customer_ids)

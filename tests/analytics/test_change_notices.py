@@ -251,3 +251,20 @@ def test_suggestions_follow_a_customers_new_purchase(shop, stocked):
         customer_id=order.customer_id, product_id=mug
     ).exists()
     assert Customer.objects.count() == 1
+
+
+def test_receivers_queue_through_the_broker_when_there_is_one():
+    from types import SimpleNamespace
+
+    from analytics.ports import _enqueue
+
+    sent = []
+    task = SimpleNamespace(
+        app=SimpleNamespace(conf=SimpleNamespace(task_always_eager=False)),
+        delay=lambda *args: sent.append(("delay", args)),
+        apply=lambda args: sent.append(("apply", args)),
+    )
+    _enqueue(task, [1, 2])
+    task.app.conf.task_always_eager = True
+    _enqueue(task, [3])
+    assert sent == [("delay", ([1, 2],)), ("apply", ([3],))]
