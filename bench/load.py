@@ -315,7 +315,9 @@ def summarise(run: dict, checks: dict, dataset: dict) -> tuple[float, bool]:
     error_rate = 100.0 * failures / requests if requests else 100.0
     outcomes = run["outcomes"]
     print(
-        f"locust: {run['users']} shoppers over 3 channels for {run['seconds']} s "
+        f"locust: {run['users']} shoppers (50-500 ms think time between calls, so the "
+        "throughput is what they offer until the server saturates) over 3 channels for "
+        f"{run['seconds']} s "
         f"(wall {run['wall_s']:.0f} s) against gunicorn on 127.0.0.1, PostgreSQL"
     )
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
