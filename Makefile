@@ -6,6 +6,14 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Benchmarks and the load test: local PostgreSQL and Redis unless overridden.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/omni_bench
+BENCH_BROKER_URL ?= redis://127.0.0.1:6379/6
+BENCH_CACHE_URL ?= redis://127.0.0.1:6379/7
+BENCH_ENV = BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_BROKER_URL=$(BENCH_BROKER_URL) \
+	BENCH_CACHE_URL=$(BENCH_CACHE_URL)
+BENCH_ARGS ?=
+LOAD_ARGS ?=
 
 .PHONY: install run serve migrate demo test lint fmt worker beat bench load clean
 
@@ -47,8 +55,14 @@ worker: install
 beat: install
 	$(BIN)/celery -A omni beat --loglevel=INFO
 
+# Every bench/ script against PostgreSQL + Redis; writes bench/report.md (BENCH_ARGS=--quick).
 bench: install
-	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
+# The 2-minute locust storefront load test with the oversell and ledger checks.
+load: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_BROKER_URL=$(BENCH_BROKER_URL) \
+		CACHE_URL=$(BENCH_CACHE_URL) $(BIN)/python bench/load.py $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

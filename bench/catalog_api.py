@@ -319,6 +319,7 @@ def main() -> int:
     )
     ratio = list_p50 / bare_p50
     print(f"list p50 / bare p50 = {ratio:.2f} (p95 ratio {list_p95 / bare_p95:.2f})")
+    print(f"BASELINE catalog_api_list_p50_vs_bare {list_p50:.2f} {bare_p50:.2f} ms")
     result("catalog_api_list_p50_vs_bare", ratio, "<=3.0x", ratio <= 3.0)
     return 0
 

@@ -204,6 +204,7 @@ def main() -> None:
     growth = peaks[-1] / peaks[0]
     print(f"peak memory {peaks[0]:.0f} MB -> {peaks[-1]:.0f} MB for {sizes[-1] // sizes[0]}x rows")
     met = max(ratios) <= TARGET_RATIO and max(peaks) < TARGET_MB and growth < 1.5
+    print(f"BASELINE feed_ingest_vs_copy {ingest_rate:.0f} {copy_rate:.0f} rows/s")
     result("feed_ingest_vs_copy", max(ratios), f"<={TARGET_RATIO}x,<{TARGET_MB}MB,flat", met)
 
 

@@ -425,6 +425,7 @@ def main() -> int:
     print(f"ratio orders/s to bare req/s: {ratio:.3f} (target >= 0.2)")
     print(f"oversell check: {'none' if not problems else '; '.join(problems)}")
     met = ratio >= 0.2 and not problems and not errors
+    print(f"BASELINE orders_http {orders_ps:.1f} {bare_rps:.1f} req/s")
     result("orders_http", ratio, ">=0.2,zero-oversell", met)
     return 0
 

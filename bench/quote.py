@@ -156,6 +156,7 @@ def main() -> None:
     print(f"baseline (listing prices only): {baseline:.0f} loads/s over {seconds:.0f} s")
     print(f"quote (200 promotions):         {quoting:.0f} quotes/s over {seconds:.0f} s")
     print(f"ratio quote/baseline: {ratio:.2f} (target >= {TARGET})")
+    print(f"BASELINE quote_vs_listing_load {quoting:.1f} {baseline:.1f} ops/s")
     result("quote_vs_listing_load", ratio, f">={TARGET}", ratio >= TARGET)
 
 

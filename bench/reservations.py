@@ -335,6 +335,7 @@ def main() -> int:
     print(f"ratio service/raw per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
           f"median {ratio:.2f} (target >= {TARGET}); "
           f"checks {'ok' if ok else 'FAILED'}")  # fmt: skip
+    print("BASELINE reservations", *[f"{median(v):.1f}" for v in figures.values()][::-1], "ops/s")
     result("reservations", ratio, f">={TARGET}", ratio >= TARGET and ok)
     return 0
 
