@@ -222,6 +222,9 @@ OMNI_API_KEY_TOUCH_SECONDS = 60
 # Days after fulfilment during which a return is expected; then the order completes and earns
 # its loyalty points.
 OMNI_ORDER_RETURN_WINDOW_DAYS = int(os.environ.get("ORDER_RETURN_WINDOW_DAYS", "30"))
+# How long an outbound push claimed by a worker that then died stays claimed before another
+# worker may send it again (longer than any connector's HTTP timeout).
+OMNI_SYNC_SEND_LEASE_SECONDS = int(os.environ.get("SYNC_SEND_LEASE_SECONDS", "120"))
 
 LOGGING = {
     "version": 1,
