@@ -8,12 +8,14 @@ purged queue never disturbs another test or another engineer.
 """
 
 import contextlib
+import glob
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -189,3 +191,98 @@ def send_task(broker_url: str, name: str, args=(), kwargs=None) -> str:
             name, args=list(args), kwargs=kwargs or {}, connection=conn, ignore_result=True
         )
     return result.id
+
+
+def _pg_bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster (trust auth, unix socket in its own directory) that a
+    test may restart; initdb refuses root, so as root it runs as the `postgres` OS user."""
+
+    def __init__(self, procs: Processes):
+        self.procs = procs
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="omni-faults-pg-", dir="/tmp"))
+        self.data = self.dir / "data"
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.dir, "postgres", "postgres")
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/omni"
+
+    def _run(self, *command: str, timeout: float = 120) -> None:
+        subprocess.run(
+            [*self.as_user, *command],
+            check=True,
+            timeout=timeout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def init(self) -> None:
+        self._run(
+            _pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust",
+            "--no-sync", "-E", "UTF8",
+        )  # fmt: skip
+        self.start()
+
+    def _pg_ctl(self, action: str, *extra: str) -> None:
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c max_connections=60"
+        )
+        self._run(
+            _pg_bin("pg_ctl"), action, "-D", str(self.data), "-w", "-t", "60",
+            "-l", str(self.dir / "server.log"), "-o", options, *extra,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        self._pg_ctl("start")
+
+    def restart(self, mode: str = "fast") -> None:
+        self._pg_ctl("restart", "-m", mode)
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            with contextlib.suppress(subprocess.SubprocessError):
+                self._run(_pg_bin("pg_ctl"), "stop", "-D", str(self.data), "-m", "immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def load_from(self, source_url: str) -> None:
+        """Create database `omni` holding a copy (schema and data) of `source_url`'s."""
+        createdb = [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U"]
+        subprocess.run(
+            [*createdb, "postgres", "omni"],
+            check=True,
+            timeout=60,
+        )
+        dump = subprocess.run(
+            [_pg_bin("pg_dump"), "--no-owner", "--no-privileges", source_url],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(
+            [_pg_bin("psql"), "-q", "-v", "ON_ERROR_STOP=1", self.url],
+            input=dump.stdout,
+            check=True,
+            timeout=120,
+            stdout=subprocess.DEVNULL,
+        )
+
+
+@pytest.fixture
+def private_postgres(procs):
+    if _pg_bin("initdb") is None or _pg_bin("pg_ctl") is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    cluster = PrivatePostgres(procs)
+    try:
+        cluster.init()
+        yield cluster
+    finally:
+        cluster.stop()
