@@ -24,6 +24,7 @@ def lease() -> timedelta:
     it (settings.OMNI_SYNC_SEND_LEASE_SECONDS, 2 minutes unless set)."""
     return timedelta(seconds=getattr(django_settings, "OMNI_SYNC_SEND_LEASE_SECONDS", 120))
 
+
 MAX_DELAY_SECONDS = 6 * 3600
 
 
