@@ -191,7 +191,28 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# An unacknowledged task (its worker died) is handed out again once it is this many seconds
+# old; workers look for such tasks every `unacked_restore_interval` * `_throttle` seconds
+# (kombu's defaults: 10 * 10), so a short timeout (fault tests) also sweeps every second.
+OMNI_BROKER_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": OMNI_BROKER_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 2,
+}
+if OMNI_BROKER_VISIBILITY_TIMEOUT < 60:
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(unacked_restore_interval=1, unacked_restore_throttle=1)
+# A broker that is down must not hold a request: publishing (e.g. the kicks sent after an
+# order commits; their work is in outbox tables that beat sweeps anyway) gives up within
+# about a second instead of Celery's default reconnect loop of ~20 s on the result store.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": CELERY_TASK_PUBLISH_RETRY_POLICY}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Omni -----------------------------------------------------------------------------------
@@ -201,6 +222,9 @@ OMNI_API_KEY_TOUCH_SECONDS = 60
 # Days after fulfilment during which a return is expected; then the order completes and earns
 # its loyalty points.
 OMNI_ORDER_RETURN_WINDOW_DAYS = int(os.environ.get("ORDER_RETURN_WINDOW_DAYS", "30"))
+# How long an outbound push claimed by a worker that then died stays claimed before another
+# worker may send it again (longer than any connector's HTTP timeout).
+OMNI_SYNC_SEND_LEASE_SECONDS = int(os.environ.get("SYNC_SEND_LEASE_SECONDS", "120"))
 
 LOGGING = {
     "version": 1,

@@ -6,6 +6,7 @@ import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -17,8 +18,13 @@ from omni.sync.models import ConnectorSettings, MessageStatus, OutboundMessage
 
 logger = logging.getLogger(__name__)
 
-# A worker that claimed a message and died holds it this long; then any worker may send it.
-LEASE = timedelta(minutes=2)
+
+def lease() -> timedelta:
+    """A worker that claimed a message and died holds it this long; then any worker may send
+    it (settings.OMNI_SYNC_SEND_LEASE_SECONDS, 2 minutes unless set)."""
+    return timedelta(seconds=getattr(django_settings, "OMNI_SYNC_SEND_LEASE_SECONDS", 120))
+
+
 MAX_DELAY_SECONDS = 6 * 3600
 
 
@@ -78,7 +84,7 @@ def _claim(message_id: int, now: datetime) -> bool:
     )
     return bool(
         OutboundMessage.objects.filter(due, pk=message_id).update(
-            status=MessageStatus.SENDING, lease_until=now + LEASE
+            status=MessageStatus.SENDING, lease_until=now + lease()
         )
     )
 

@@ -1,0 +1,89 @@
+"""Redis (the broker) down: the API keeps taking orders, the available-to-sell changes they
+cause wait in inventory's outbox table (written in the order's transaction), and once Redis is
+back the drain that beat runs publishes every one of them through a worker."""
+
+import sys
+
+import pytest
+import requests
+
+from inventory.models import AvailabilityChange
+from orders.models import Order
+from tests.faults.conftest import free_port, send_task, service_env, start_worker, wait_for
+from tests.faults.test_postgres_restart import order_body, storefront
+
+pytestmark = [
+    pytest.mark.broker,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def test_orders_taken_and_events_kept_while_redis_is_down(private_redis, procs):
+    secret = storefront()
+    port = free_port()
+    env = service_env(broker_url=private_redis.url, DB_CONN_MAX_AGE=0)
+    server = procs.start(
+        "gunicorn",
+        [
+            *(sys.executable, "-m", "gunicorn", "omni.wsgi:application"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2"),
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    session = requests.Session()
+    session.headers["Authorization"] = f"Api-Key {secret}"
+
+    def up() -> bool:
+        assert server.poll() is None, procs.log(server)
+        try:
+            return requests.get(f"{base}/healthz", timeout=5).status_code < 600
+        except requests.RequestException:
+            return False
+
+    wait_for(up, timeout=60, what="the gunicorn server")
+    AvailabilityChange.objects.all().delete()  # the stock receipt's; not this test's subject
+
+    private_redis.kill()
+    for n in range(5):
+        # A publish to the dead broker gives up fast; a hung request would time out here.
+        response = session.post(
+            f"{base}/api/v1/orders/",
+            json=order_body(0, n),
+            headers={"Idempotency-Key": f"down-{n}"},
+            timeout=15,
+        )
+        assert response.status_code == 201, response.text
+    assert Order.objects.count() == 5
+    pending = AvailabilityChange.objects.filter(published_at__isnull=True)
+    assert pending.count() > 0, "each order's availability change waits in the outbox"
+    queued = set(pending.values_list("pk", flat=True))
+
+    private_redis.start()  # back, empty: every kick sent while it was down is gone
+    start_worker(procs, env, "redis-back")
+    # What beat's outbox drain schedule sends; the worker publishes every waiting change.
+    send_task(private_redis.url, "inventory.availability_outbox_drain")
+    wait_for(
+        lambda: (
+            not AvailabilityChange.objects.filter(pk__in=queued, published_at__isnull=True).exists()
+        ),
+        timeout=60,
+        what="the outbox to be drained",
+        every=0.5,
+    )
+    # The server publishes again without a restart: a new order's kick reaches the broker
+    # and the worker drains its change.
+    response = session.post(
+        f"{base}/api/v1/orders/",
+        json=order_body(1, 0),
+        headers={"Idempotency-Key": "back-0"},
+        timeout=15,
+    )
+    assert response.status_code == 201, response.text
+    wait_for(
+        lambda: not AvailabilityChange.objects.filter(published_at__isnull=True).exists(),
+        timeout=60,
+        what="the new order's change to be drained by its own kick",
+        every=0.5,
+    )
