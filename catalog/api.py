@@ -12,10 +12,10 @@ from rest_framework.views import APIView
 
 from catalog import money, selectors, services
 from catalog.models import Category, Listing, Product, Variant
+from catalog.pagination import StorefrontPagination
 from catalog.selectors import Offer
 from omni.audit import AuditAction, audit_diff, audit_record, audit_record_many, audit_snapshot
 from omni.models import Channel
-from omni.pagination import PageNumberPagination
 from omni.permissions import IsChannelOrStaff, request_channel
 
 # --- storefront ---------------------------------------------------------------------------
@@ -26,6 +26,7 @@ def _amount(value, currency: str) -> str | None:
 
 
 def offer_payload(offer: Offer) -> dict[str, Any]:
+    currency = offer.currency
     return {
         "id": offer.variant_id,
         "sku": offer.sku,
@@ -33,45 +34,45 @@ def offer_payload(offer: Offer) -> dict[str, Any]:
         "name": offer.name,
         "options": offer.options,
         "weight_grams": offer.weight_grams,
-        "price": money.format_amount(offer.price, offer.currency),
-        "compare_at_price": _amount(offer.compare_at_price, offer.currency),
-        "currency": offer.currency,
+        "price": money.format_amount(offer.price, currency),
+        "compare_at_price": _amount(offer.compare_at_price, currency),
+        "currency": currency,
         "available": offer.available,
         "in_stock": offer.available > 0,
     }
 
 
-def product_payload(product: Product, channel: Channel) -> dict[str, Any]:
-    """The storefront JSON of a product whose `offers` are attached (see selectors). Built by
-    hand rather than by nested serializers: the list endpoint renders hundreds of variants per
-    page and this keeps it cheap; `StorefrontProductSerializer` documents the same shape."""
-    offers = product.offers
-    category = product.category
+def product_payload(row: dict[str, Any], offers: list[Offer], channel: Channel) -> dict[str, Any]:
+    """The storefront JSON of a product (a row of `selectors.STOREFRONT_PRODUCT_FIELDS`) with
+    its offers. Built by hand from plain values rather than by nested serializers: the list
+    endpoint renders hundreds of variants per page and this keeps it cheap;
+    `StorefrontProductSerializer` documents the same shape (and a test holds them equal)."""
     cheapest = min((offer.price for offer in offers), default=None)
     available = sum(offer.available for offer in offers)
+    category_id = row["product__category_id"]
     return {
-        "id": product.pk,
-        "name": product.name,
-        "slug": product.slug,
-        "description": product.description,
-        "brand": product.brand,
+        "id": row["product_id"],
+        "name": row["product__name"],
+        "slug": row["product__slug"],
+        "description": row["product__description"],
+        "brand": row["product__brand"],
         "category": (
             None
-            if category is None
+            if category_id is None
             else {
-                "id": category.pk,
-                "name": category.name,
-                "slug": category.slug,
-                "path": category.path,
+                "id": category_id,
+                "name": row["product__category__name"],
+                "slug": row["product__category__slug"],
+                "path": row["product__category__path"],
             }
         ),
-        "attributes": product.attributes,
-        "images": product.images,
+        "attributes": row["product__attributes"],
+        "images": row["product__images"],
         "currency": channel.currency,
         "price_from": _amount(cheapest, channel.currency),
         "available": available,
         "in_stock": available > 0,
-        "created_at": product.created_at,
+        "created_at": row["product__created_at"],
         "variants": [offer_payload(offer) for offer in offers],
     }
 
@@ -148,7 +149,11 @@ class StorefrontProductListView(GenericAPIView):
 
     permission_classes = [IsChannelOrStaff]
     required_scope = "catalog"
-    pagination_class = PageNumberPagination
+    pagination_class = type(
+        "StorefrontProductPagination",
+        (StorefrontPagination,),
+        {"values": selectors.STOREFRONT_PRODUCT_FIELDS},
+    )
     filter_backends: list = []
     serializer_class = StorefrontProductSerializer
 
@@ -159,10 +164,15 @@ class StorefrontProductListView(GenericAPIView):
     )
     def get(self, request):
         channel = request_channel(request)
-        rows = selectors.storefront_product_list(channel=channel, params=request.query_params)
-        page = [row.product for row in self.paginate_queryset(rows)]
-        selectors.storefront_offers_attach(channel=channel, products=page)
-        return self.get_paginated_response([product_payload(p, channel) for p in page])
+        rows = self.paginate_queryset(
+            selectors.storefront_product_list(channel=channel, params=request.query_params)
+        )
+        offers = selectors.storefront_offers(
+            channel=channel, product_ids=[row["product_id"] for row in rows]
+        )
+        return self.get_paginated_response(
+            [product_payload(row, offers.get(row["product_id"], []), channel) for row in rows]
+        )
 
 
 class StorefrontProductDetailView(APIView):
@@ -178,8 +188,8 @@ class StorefrontProductDetailView(APIView):
     )
     def get(self, request, product_id: int):
         channel = request_channel(request)
-        product = selectors.storefront_product_get(channel=channel, product_id=product_id)
-        return Response(product_payload(product, channel))
+        row, offers = selectors.storefront_product_get(channel=channel, product_id=product_id)
+        return Response(product_payload(row, offers, channel))
 
 
 # --- staff --------------------------------------------------------------------------------

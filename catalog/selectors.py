@@ -1,19 +1,21 @@
 """Read queries over the catalog shared by the storefront API, staff API, admin and export.
 
-The storefront list runs a fixed number of queries whatever the page size: one COUNT and one
-page over `ChannelProduct` (the channel's sellable products, with product and category
-joined), the page's active variants, their listings in the channel, and the availability
-provider's one query.
+The storefront list runs a fixed number of queries whatever the page size: one over
+`ChannelProduct` (the channel's sellable products, with product and category joined, the
+page and the total in one round trip: see `catalog.pagination`), and one for the page's
+offers: the active variants' published listings in the channel, with available-to-sell
+folded in when the availability provider can express it in SQL (else its one query more).
+Rows are read as plain values, not model instances: a page carries hundreds of offers.
 """
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 from django.db.models import QuerySet
 
-from catalog.availability import availability_provider
+from catalog.availability import availability_provider, available_to_sell_expression
 from catalog.errors import CatalogInvalid, ProductNotFound
 from catalog.filters import StorefrontProductFilter
 from catalog.models import Category, ChannelProduct, Listing, Product, Variant
@@ -21,13 +23,30 @@ from omni.models import Channel
 
 MAX_ID = 2**63 - 1  # primary keys are bigints
 
+# What the storefront shows of a product, read from a `ChannelProduct` row (its key in the
+# row dicts the storefront selectors return).
+STOREFRONT_PRODUCT_FIELDS = (
+    "product_id",
+    "product__name",
+    "product__slug",
+    "product__description",
+    "product__brand",
+    "product__attributes",
+    "product__images",
+    "product__created_at",
+    "product__category_id",
+    "product__category__name",
+    "product__category__slug",
+    "product__category__path",
+)
 
-@dataclass(frozen=True, slots=True)
-class Offer:
+
+class Offer(NamedTuple):
     """A variant as a shopper of one channel sees it: its listing's price and availability.
-    Plain values rather than model instances: a page carries hundreds of them."""
+    A plain tuple rather than a model instance: a page carries hundreds of them."""
 
     variant_id: int
+    product_id: int
     sku: str
     barcode: str | None
     name: str
@@ -41,18 +60,14 @@ class Offer:
 
 def storefront_products(*, channel: Channel) -> QuerySet[ChannelProduct]:
     """The channel's rows of active products with at least one published listing of an
-    active variant there (each with `.product` and its category joined); every other product
-    is invisible (404) to that channel."""
-    return (
-        ChannelProduct.objects.filter(channel=channel)
-        .select_related("product__category")
-        .order_by("product__name", "product_id")
-    )
+    active variant there; every other product is invisible (404) to that channel."""
+    return ChannelProduct.objects.filter(channel=channel).order_by("product__name", "product_id")
 
 
-def storefront_product_list(*, channel: Channel, params: Mapping) -> QuerySet[ChannelProduct]:
-    """Visible products of `channel` filtered and ordered by the storefront parameters
-    (see `StorefrontProductFilter`). Invalid parameters raise `CatalogInvalid` naming them."""
+def storefront_product_list(*, channel: Channel, params: Mapping) -> QuerySet:
+    """Visible products of `channel` filtered and ordered by the storefront parameters (see
+    `StorefrontProductFilter`); read its rows as `.values(*STOREFRONT_PRODUCT_FIELDS)`.
+    Invalid parameters raise `CatalogInvalid` naming them."""
     filterset = StorefrontProductFilter(
         data=params, queryset=storefront_products(channel=channel), channel=channel
     )
@@ -71,60 +86,63 @@ def storefront_product_list(*, channel: Channel, params: Mapping) -> QuerySet[Ch
     return filterset.qs
 
 
-def storefront_offers_attach(*, channel: Channel, products: Sequence[Product]) -> None:
-    """Set `product.offers` (list of `Offer`, by SKU) on each product of a page: one query for
-    the active variants, one for their published listings in `channel`, one availability
-    call, whatever the page size. Two simple indexed queries rather than one join: the
-    planner was prone to hash-joining every listing of the channel for the latter."""
-    variants = list(
-        Variant.objects.filter(product_id__in=[p.pk for p in products], active=True)
-        .order_by("sku")
+def storefront_offers(*, channel: Channel, product_ids: Iterable[int]) -> dict[int, list[Offer]]:
+    """The offers (by SKU) of each of `product_ids` in `channel`: its active variants with a
+    published listing there, their price and available-to-sell. Two queries whatever the
+    number of products: the active variants, then their published listings with
+    available-to-sell folded in when the availability provider offers a SQL expression (the
+    inventory one does; else the provider's `available_to_sell` is one query more). Two
+    simple indexed queries rather than one join: given the products rather than the
+    variant ids, PostgreSQL prefers hash-joining every listing of the channel."""
+    variants = {
+        row[0]: row
+        for row in Variant.objects.filter(product_id__in=list(product_ids), active=True)
+        .order_by()
         .values_list("id", "product_id", "sku", "barcode", "name", "options", "weight_grams")
-    )
-    listings = {
-        row[0]: row[1:]
-        for row in Listing.objects.filter(
-            channel=channel, published=True, variant_id__in=[v[0] for v in variants]
-        ).values_list("variant_id", "price", "compare_at_price", "currency")
     }
-    available = availability_provider().available_to_sell(
-        channel=channel, variant_ids=list(listings)
-    )
-    offers: dict[int, list[Offer]] = defaultdict(list)
-    for variant_id, product_id, sku, barcode, name, options, weight in variants:
-        listing = listings.get(variant_id)
-        if listing is None:
-            continue
-        price, compare_at_price, currency = listing
-        offers[product_id].append(
-            Offer(
-                variant_id=variant_id,
-                sku=sku,
-                barcode=barcode,
-                name=name,
-                options=options,
-                weight_grams=weight,
-                price=price,
-                compare_at_price=compare_at_price,
-                currency=currency,
-                available=max(0, int(available.get(variant_id, 0))),
-            )
+    listings = Listing.objects.filter(
+        channel=channel, published=True, variant_id__in=list(variants)
+    ).order_by()
+    fields = ("variant_id", "price", "compare_at_price", "currency")
+    available = available_to_sell_expression(channel=channel, variant_ref="variant_id")
+    if available is not None:
+        priced = list(listings.values_list(*fields, available))
+    else:
+        fetched = list(listings.values_list(*fields))
+        figures = availability_provider().available_to_sell(
+            channel=channel, variant_ids=[row[0] for row in fetched]
         )
-    for product in products:
-        product.offers = offers.get(product.pk, [])
+        priced = [(*row, max(0, int(figures.get(row[0], 0)))) for row in fetched]
+    offers: dict[int, list[Offer]] = defaultdict(list)
+    for variant_id, *listing in priced:
+        variant = variants[variant_id]
+        offers[variant[1]].append(Offer._make((*variant, *listing)))
+    for product_offers in offers.values():
+        product_offers.sort(key=_by_sku)
+    return offers
 
 
-def storefront_product_get(*, channel: Channel, product_id: int) -> Product:
-    """One product as `channel` shows it, with its offers; `ProductNotFound` when it is not
-    visible there (unlisted, unpublished, inactive)."""
+def _by_sku(offer: Offer) -> str:
+    return offer.sku
+
+
+def storefront_product_get(
+    *, channel: Channel, product_id: int
+) -> tuple[dict[str, Any], list[Offer]]:
+    """One product as `channel` shows it (a dict of `STOREFRONT_PRODUCT_FIELDS`) with its
+    offers; `ProductNotFound` when it is not visible there (unlisted, unpublished,
+    inactive)."""
     if not 0 < product_id <= MAX_ID:  # SQLite raises on integers past 64 bits
         raise ProductNotFound(field="id")
-    row = storefront_products(channel=channel).filter(product_id=product_id).first()
+    row = (
+        storefront_products(channel=channel)
+        .filter(product_id=product_id)
+        .values(*STOREFRONT_PRODUCT_FIELDS)
+        .first()
+    )
     if row is None:
         raise ProductNotFound(field="id")
-    product = row.product
-    storefront_offers_attach(channel=channel, products=[product])
-    return product
+    return row, storefront_offers(channel=channel, product_ids=[product_id]).get(product_id, [])
 
 
 def category_descendants(*, category: Category) -> QuerySet[Category]:

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Q, Value, When
 from rest_framework.test import APIClient
 
 from catalog.availability import (
@@ -35,10 +35,24 @@ class FakeAvailability:
         return Q(pk__in=ids)
 
 
-@pytest.fixture
-def fake_stock():
+class FakeAvailabilityInSql(FakeAvailability):
+    """The same figures, also offered as a SQL expression the storefront folds into its
+    offers query (as the inventory provider does)."""
+
+    def available_to_sell_expression(self, *, channel: Channel, variant_ref: str):
+        whens = [
+            When(**{variant_ref: vid}, then=Value(max(0, units)))
+            for (cid, vid), units in self.units.items()
+            if cid == channel.pk
+        ]
+        return Case(*whens, default=Value(0), output_field=IntegerField())
+
+
+@pytest.fixture(params=["lookup", "sql"])
+def fake_stock(request):
+    """A fake provider, once answering `available_to_sell` only and once also as SQL."""
     previous = availability_provider()
-    fake = FakeAvailability()
+    fake = FakeAvailability() if request.param == "lookup" else FakeAvailabilityInSql()
     register_availability_provider(fake)
     yield fake
     register_availability_provider(previous)
