@@ -143,6 +143,22 @@ def restock(ctx: dict, units: int) -> list[int]:
     )
 
 
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by a PostgreSQL backend, when the server runs on this machine."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_used(pid: int, client_start: float, server_start: float | None) -> dict:
+    server_end = _backend_cpu(pid)
+    server = None if server_start is None or server_end is None else server_end - server_start
+    return {"client_cpu": time.process_time() - client_start, "server_cpu": server}
+
+
 def service_worker(args) -> dict:
     ctx, seconds, seed, until_refused = args
     from django.db import OperationalError, connection, transaction
@@ -158,9 +174,13 @@ def service_worker(args) -> dict:
         connection.close()
         _own_connection["django"] = os.getpid()
     channel = Channel.objects.get(pk=ctx["channel_id"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
     rng = random.Random(seed)
     done = refused = deadlocks = 0
     latencies = []
+    client_start, server_start = time.process_time(), _backend_cpu(pid)
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         variant_id = rng.choice(ctx["variant_ids"])
@@ -185,7 +205,8 @@ def service_worker(args) -> dict:
                 deadlocks += 1
             else:
                 raise
-    return {"done": done, "refused": refused, "deadlocks": deadlocks, "latencies": latencies}
+    cpu = _cpu_used(pid, client_start, server_start)
+    return {"done": done, "refused": refused, "deadlocks": deadlocks, "latencies": latencies, **cpu}
 
 
 def raw_worker(args) -> dict:
@@ -196,9 +217,14 @@ def raw_worker(args) -> dict:
     if _own_connection.get("raw", (None,))[0] != os.getpid():
         _own_connection["raw"] = (os.getpid(), psycopg2.connect(os.environ["DATABASE_URL"]))
     conn = _own_connection["raw"][1]
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    conn.rollback()
     rng = random.Random(seed)
     done = refused = deadlocks = 0
     latencies = []
+    client_start, server_start = time.process_time(), _backend_cpu(pid)
     end = time.monotonic() + seconds
     stock_ids = ctx["stock_ids"]
     with conn.cursor() as cursor:
@@ -229,7 +255,8 @@ def raw_worker(args) -> dict:
             except errors.DeadlockDetected:
                 conn.rollback()
                 deadlocks += 1
-    return {"done": done, "refused": refused, "deadlocks": deadlocks, "latencies": latencies}
+    cpu = _cpu_used(pid, client_start, server_start)
+    return {"done": done, "refused": refused, "deadlocks": deadlocks, "latencies": latencies, **cpu}
 
 
 def run(
@@ -254,6 +281,10 @@ def run(
     total["rate"] = total["done"] / seconds
     total["elapsed"] = elapsed
     total["p50_ms"] = median(latencies) * 1000 if latencies else float("nan")
+    done = max(total["done"], 1)
+    total["client_ms"] = sum(o["client_cpu"] for o in outcomes) / done * 1000
+    servers = [o["server_cpu"] for o in outcomes]
+    total["server_ms"] = None if None in servers else sum(servers) / done * 1000
     return total
 
 
@@ -341,7 +372,20 @@ def main() -> int:
             solo[name] = run(pool, worker, ctx, seconds / 2, workers=1)
         raw_ms, service_ms = solo["raw psycopg2"]["p50_ms"], solo["service layer"]["p50_ms"]
         print(f"single worker, uncontended: raw {raw_ms:.2f} ms/op, service {service_ms:.2f} "
-              f"ms/op (p50); ratio {raw_ms / service_ms:.2f}")  # fmt: skip
+              f"ms/op (p50, mostly the wait for the WAL flush at commit); "
+              f"ratio {raw_ms / service_ms:.2f}")  # fmt: skip
+        # Under contention on a small machine the phases are CPU-bound, so the ratio follows
+        # the CPU each operation costs, in the worker and in its PostgreSQL backend.
+        costs = {}
+        for name, outcome in solo.items():
+            server = outcome["server_ms"]
+            costs[name] = outcome["client_ms"] + (server or 0.0)
+            shown = "n/a (server not local)" if server is None else f"{server:.3f}"
+            print(f"{name:>14} CPU per op: client {outcome['client_ms']:.3f} ms + "
+                  f"PostgreSQL backend {shown} ms")  # fmt: skip
+        if all(o["server_ms"] is not None for o in solo.values()):
+            print(f"CPU ratio raw/service: "
+                  f"{costs['raw psycopg2'] / costs['service layer']:.2f}")  # fmt: skip
 
         # Scarce phase: far more demand than stock; exactly the stock may be sold.
         for name, worker in (("raw psycopg2", raw_worker), ("service layer", service_worker)):
