@@ -146,8 +146,11 @@ class Reservation(models.Model):
 
     stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="reservations")
     quantity = models.PositiveIntegerField()
-    reference = models.CharField(max_length=120, db_index=True)
-    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Not indexed, like `expires_at` alone: every checkout inserts a reservation, and every
+    # index is written under the stock row's lock. Reservations are reached through their order
+    # allocation; the expiry task reads them by (kind, expires_at).
+    reference = models.CharField(max_length=120)
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     kind = models.CharField(
         max_length=10, choices=ReservationKind.choices, default=ReservationKind.ORDER

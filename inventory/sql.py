@@ -11,6 +11,7 @@ runs as a prepared statement of the session (`_execute`); the other statements a
 portable path used elsewhere and for the general cases.
 """
 
+import functools
 import hashlib
 import re
 import weakref
@@ -347,9 +348,11 @@ def reserve_in_one_statement(
     *,
     channel_id: int,
     requests: Sequence[tuple[int, int, int]],
-    reservation: Reservation,
+    reference: str,
+    expires_at: datetime | None,
+    kind: str,
     outbox,
-) -> list[tuple[int, int, int, int, int]] | None:
+) -> tuple[datetime, list[tuple[int, int, int, int, int]]] | None:
     """PostgreSQL, identity channel rule: the whole reservation in one statement, so a hot
     stock row stays locked for a single round trip of this call.
 
@@ -357,33 +360,62 @@ def reserve_in_one_statement(
     locations in pk order; under READ COMMITTED it returns their current figures (waiting for,
     then re-reading, rows another checkout held). `ok` checks every row for the summed
     quantity, so the UPDATE raises `reserved` on all rows or on none; then the reservations and
-    the outbox rows (`outbox(stocks_sql, deltas_sql)` builds that INSERT, reading the UPDATE's
-    RETURNING rows since a statement cannot see its own writes) are inserted from what was
-    updated. `requests` are (variant_id, location_id, quantity); `reservation` carries the
-    shared fields. Returns (id, stock_id, quantity, variant_id, location_id) per reservation,
-    or None when something was short or missing (nothing was written; the rows stay locked)."""
+    the outbox rows (`outbox(stocks_sql, deltas_sql, keys)` returns that INSERT, reading the
+    UPDATE's RETURNING rows since a statement cannot see its own writes) are inserted from what
+    was updated. `requests` are (variant_id, location_id, quantity). Returns the creation time
+    and (id, stock_id, quantity, variant_id, location_id) per reservation in id order, or None
+    when something was short or missing (nothing was written; the rows stay locked)."""
     totals: dict[tuple[int, int], int] = {}
     for variant_id, location_id, quantity in requests:
         totals[(variant_id, location_id)] = totals.get((variant_id, location_id), 0) + quantity
     keys = sorted(totals)
-    tot_rows = ", ".join(["(%s::integer, %s::integer, %s::integer)"] * len(keys))
     tot_params = [value for key in keys for value in (*key, totals[key])]
-    want_rows = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::integer)"] * len(requests))
     want_params = [value for i, request in enumerate(requests) for value in (i, *request)]
     now, stamp = _now()
-    reservation.created_at = now
-    expires = reservation.expires_at
-    expires = connection.ops.adapt_datetimefield_value(expires) if expires else None
-    outbox_sql, outbox_params = outbox(
-        f"(SELECT s0.id, s0.variant_id, s0.location_id, "
-        f"COALESCE(u.on_hand, s0.on_hand) AS on_hand, "
-        f"COALESCE(u.reserved, s0.reserved) AS reserved "
-        f"FROM {STOCK} s0 LEFT JOIN upd u ON u.id = s0.id)",
-        "SELECT u.variant_id AS column1, u.location_id AS column2, -t.q AS column3 "
-        "FROM upd u JOIN tot t ON t.variant_id = u.variant_id AND t.location_id = u.location_id",
-        keys,
-    )
-    statement = f"""
+    expires = connection.ops.adapt_datetimefield_value(expires_at) if expires_at else None
+    outbox_sql, outbox_params = outbox(_RESERVE_STOCKS_SQL, _RESERVE_DELTAS_SQL, keys)
+    statement = _reserve_text(len(keys), len(requests), outbox_sql, _lock_clause())
+    params = [
+        *tot_params,
+        *want_params,
+        True,
+        channel_id,
+        len(keys),
+        stamp,
+        reference,
+        expires,
+        stamp,
+        kind,
+        channel_id,
+        *outbox_params,
+    ]
+    with connection.cursor() as cursor:
+        _execute(cursor, statement, params)
+        rows = cursor.fetchall()
+    if len(rows) != len(requests):
+        return None
+    return now, rows
+
+
+# The stock relation and the deltas the outbox INSERT reads inside the reservation statement.
+_RESERVE_STOCKS_SQL = (
+    f"(SELECT s0.id, s0.variant_id, s0.location_id, "
+    f"COALESCE(u.on_hand, s0.on_hand) AS on_hand, "
+    f"COALESCE(u.reserved, s0.reserved) AS reserved "
+    f"FROM {STOCK} s0 LEFT JOIN upd u ON u.id = s0.id)"
+)
+_RESERVE_DELTAS_SQL = (
+    "SELECT u.variant_id AS column1, u.location_id AS column2, -t.q AS column3 "
+    "FROM upd u JOIN tot t ON t.variant_id = u.variant_id AND t.location_id = u.location_id"
+)
+
+
+@functools.lru_cache(maxsize=128)
+def _reserve_text(keys: int, requests: int, outbox_sql: str, lock: str) -> str:
+    """The text of `reserve_in_one_statement`, built once per shape of the call."""
+    tot_rows = ", ".join(["(%s::integer, %s::integer, %s::integer)"] * keys)
+    want_rows = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::integer)"] * requests)
+    return f"""
         WITH tot (variant_id, location_id, q) AS (VALUES {tot_rows}),
         want (ord, variant_id, location_id, q) AS (VALUES {want_rows}),
         locked AS MATERIALIZED (
@@ -392,7 +424,7 @@ def reserve_in_one_statement(
             WHERE l.active = %s AND s.location_id IN (SELECT cl.location_id FROM
                 {ChannelLocation._meta.db_table} cl WHERE cl.channel_id = %s)
               AND (s.variant_id, s.location_id) IN (SELECT variant_id, location_id FROM tot)
-            ORDER BY s.id{_lock_clause()}),
+            ORDER BY s.id{lock}),
         ok AS MATERIALIZED (
             SELECT COUNT(*) = %s AS ok FROM locked k
             JOIN tot t ON t.variant_id = k.variant_id AND t.location_id = k.location_id
@@ -415,34 +447,18 @@ def reserve_in_one_statement(
         SELECT r.id, r.stock_id, r.quantity, u.variant_id, u.location_id
         FROM res r JOIN upd u ON u.id = r.stock_id ORDER BY r.id
     """
-    params = [
-        *tot_params,
-        *want_params,
-        True,
-        channel_id,
-        len(keys),
-        stamp,
-        reservation.reference,
-        expires,
-        stamp,
-        reservation.kind,
-        reservation.channel_id,
-        *outbox_params,
-    ]
-    with connection.cursor() as cursor:
-        _execute(cursor, statement, params)
-        rows = cursor.fetchall()
-    if len(rows) != len(requests):
-        return None
-    return [tuple(row) for row in rows]
 
 
 def commit_in_one_statement(
     *,
     wanted: dict[int, int],
     stock_of: dict[int, int],
-    movements: Sequence[StockMovement],
-) -> tuple[dict[int, tuple[int, int]], list[int]]:
+    movements: Sequence[tuple[int, int]],
+    reason: str,
+    reference: str,
+    note: str = "",
+    user_id: int | None = None,
+) -> tuple[datetime, dict[int, tuple[int, int]], list[int]]:
     """PostgreSQL: commit reservations (id -> quantity, each expected on `stock_of[id]`) in one
     statement, so the stock rows stay locked for one round trip of this call.
 
@@ -452,33 +468,59 @@ def commit_in_one_statement(
     Every writer of a reservation holds its stock row's lock first, so this order cannot
     deadlock with them. `ok` requires every reservation still on its row with at least the
     quantity and every row to hold that many reserved; only then `on_hand` and `reserved` drop,
-    the reservations are deleted or shrunk and the ledger rows inserted. Returns the live
-    reservations ((stock_id, quantity) per id, as before this statement) and the new movement
-    ids (empty when the check failed: nothing was written). `movements` share reason,
-    reference, note and user."""
+    the reservations are deleted or shrunk and the ledger rows inserted. `movements` are
+    (stock_id, signed quantity) sharing reason, reference, note and user. Returns the creation
+    time, the live reservations ((stock_id, quantity) per id, as before this statement) and the
+    new movement ids in insertion order (empty when the check failed: nothing was written)."""
     ids = sorted(wanted)
     leaving: dict[int, int] = {}
     for pk in ids:
         leaving[stock_of[pk]] = leaving.get(stock_of[pk], 0) + wanted[pk]
     stock_ids = sorted(leaving)
-    int3 = "(%s::integer, %s::integer, %s::integer)"
-    want_rows = ", ".join([int3] * len(ids))
     want_params = [value for pk in ids for value in (pk, stock_of[pk], wanted[pk])]
-    leave_rows = ", ".join(["(%s::integer, %s::integer)"] * len(stock_ids))
     leave_params = [value for pk in stock_ids for value in (pk, leaving[pk])]
-    first = movements[0]
-    mv_rows = ", ".join([int3] * len(movements))
-    mv_params = [value for i, m in enumerate(movements) for value in (i, m.stock_id, m.quantity)]
+    mv_params = [value for i, (stock_id, q) in enumerate(movements) for value in (i, stock_id, q)]
     now, stamp = _now()
-    statement = f"""
+    statement = _commit_text(len(ids), len(stock_ids), len(movements), _lock_clause())
+    params = [
+        *want_params,
+        *leave_params,
+        *stock_ids,
+        *ids,
+        len(ids),
+        len(stock_ids),
+        stamp,
+        reason,
+        reference,
+        note,
+        user_id,
+        stamp,
+        *mv_params,
+    ]
+    with connection.cursor() as cursor:
+        _execute(cursor, statement, params)
+        rows = cursor.fetchall()
+    live = {pk: (stock_id, quantity) for pk, stock_id, quantity in rows if stock_id is not None}
+    movement_ids = sorted(pk for pk, stock_id, _ in rows if stock_id is None)
+    return now, live, movement_ids
+
+
+@functools.lru_cache(maxsize=128)
+def _commit_text(reservations: int, stocks: int, movements: int, lock: str) -> str:
+    """The text of `commit_in_one_statement`, built once per shape of the call."""
+    int3 = "(%s::integer, %s::integer, %s::integer)"
+    want_rows = ", ".join([int3] * reservations)
+    leave_rows = ", ".join(["(%s::integer, %s::integer)"] * stocks)
+    mv_rows = ", ".join([int3] * movements)
+    return f"""
         WITH want (id, stock_id, q) AS (VALUES {want_rows}),
         leave (stock_id, q) AS (VALUES {leave_rows}),
         locked AS MATERIALIZED (
-            SELECT s.id, s.reserved FROM {STOCK} s WHERE s.id IN ({_marks(stock_ids)})
-            ORDER BY s.id{_lock_clause()}),
+            SELECT s.id, s.reserved FROM {STOCK} s WHERE s.id IN ({_marks(range(stocks))})
+            ORDER BY s.id{lock}),
         live AS MATERIALIZED (
             SELECT r.id, r.stock_id, r.quantity FROM {RESERVATION} r
-            WHERE r.id IN ({_marks(ids)}) AND (SELECT COUNT(*) FROM locked) >= 0
+            WHERE r.id IN ({_marks(range(reservations))}) AND (SELECT COUNT(*) FROM locked) >= 0
             ORDER BY r.id FOR UPDATE OF r),
         ok AS MATERIALIZED (
             SELECT (SELECT COUNT(*) FROM want w JOIN live l
@@ -506,29 +548,3 @@ def commit_in_one_statement(
         SELECT id, stock_id, quantity FROM live
         UNION ALL SELECT id, NULL, NULL FROM mv
     """
-    params = [
-        *want_params,
-        *leave_params,
-        *stock_ids,
-        *ids,
-        len(ids),
-        len(stock_ids),
-        stamp,
-        first.reason,
-        first.reference,
-        first.note,
-        first.user_id,
-        stamp,
-        *mv_params,
-    ]
-    with connection.cursor() as cursor:
-        _execute(cursor, statement, params)
-        rows = cursor.fetchall()
-    live = {pk: (stock_id, quantity) for pk, stock_id, quantity in rows if stock_id is not None}
-    movement_ids = sorted(pk for pk, stock_id, _ in rows if stock_id is None)
-    for movement, pk in zip(movements, movement_ids, strict=False):
-        movement.pk = pk
-        movement.created_at = now
-        movement._state.adding = False
-        movement._state.db = connection.alias
-    return live, movement_ids

@@ -1,5 +1,6 @@
 """Outbox of available-to-sell changes: written with each change, drained after commit."""
 
+import functools
 import time
 
 from django.db import connection, transaction
@@ -112,12 +113,30 @@ def outbox_insert_sql(
     the table overlaid with the UPDATE's RETURNING rows."""
     variant_ids = sorted({v for v, _ in keys})
     location_ids = sorted({loc for _, loc in keys})
+    sql = outbox_insert_text(
+        variants=len(variant_ids),
+        locations=len(location_ids),
+        deltas_sql=deltas_sql,
+        stocks_sql=stocks_sql,
+        typed=connection.vendor == "postgresql",
+    )
+    params = [connection.ops.adapt_datetimefield_value(timezone.now())]
+    params += [*deltas_params, True, True, *variant_ids, *location_ids]
+    return sql, params
+
+
+@functools.lru_cache(maxsize=256)
+def outbox_insert_text(
+    *, variants: int, locations: int, deltas_sql: str, stocks_sql: str, typed: bool
+) -> str:
+    """The text of `outbox_insert_sql`: it depends only on the shape of the call, so it is
+    built once per shape (the checkout path runs it on every reservation)."""
     cl = ChannelLocation._meta.db_table
     after = _rule_sql("SUM(s.on_hand - s.reserved)")
     before = _rule_sql("SUM(s.on_hand - s.reserved - COALESCE(d.column3, 0))")
     # Typed for PostgreSQL, where it may be part of a prepared statement.
-    stamp = "%s::timestamptz" if connection.vendor == "postgresql" else "%s"
-    sql = f"""
+    stamp = "%s::timestamptz" if typed else "%s"
+    return f"""
         INSERT INTO {AvailabilityChange._meta.db_table}
             (variant_id, channel_id, available, created_at)
         SELECT variant_id, channel_id, after_ats, {stamp} FROM (
@@ -130,18 +149,15 @@ def outbox_insert_sql(
             LEFT JOIN ({deltas_sql}) d
                 ON d.column1 = s.variant_id AND d.column2 = s.location_id
             WHERE l.active = %s AND c.active = %s
-              AND s.variant_id IN ({", ".join(["%s"] * len(variant_ids))})
+              AND s.variant_id IN ({", ".join(["%s"] * variants)})
               AND cl.channel_id IN (
                   SELECT cl2.channel_id FROM {cl} cl2
-                  WHERE cl2.location_id IN ({", ".join(["%s"] * len(location_ids))}))
+                  WHERE cl2.location_id IN ({", ".join(["%s"] * locations)}))
             GROUP BY s.variant_id, cl.channel_id,
                      c.availability_share, c.safety_stock, c.availability_cap
         ) changed
         WHERE after_ats <> before_ats
     """
-    params = [connection.ops.adapt_datetimefield_value(timezone.now())]
-    params += [*deltas_params, True, True, *variant_ids, *location_ids]
-    return sql, params
 
 
 def availability_outbox_drain(*, batch_size: int = 500) -> int:

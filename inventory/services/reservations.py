@@ -155,21 +155,30 @@ def stock_reserve(
 def _reserve_in_one_statement(channel, requests, reference, expires_at, kind):
     """The identity-rule reservation as one statement (see `sql.reserve_in_one_statement`):
     the hot stock rows are locked for one round trip of this call instead of two. Everything
-    Python does is done before the statement or after it. Returns None on a refusal, having
-    written nothing."""
-    shared = Reservation(reference=reference[:120], expires_at=expires_at, kind=kind)
-    shared.channel_id = channel.pk
-    rows = sql.reserve_in_one_statement(
+    Python does is done before the statement or after it, and what is after it is kept small:
+    under contention it runs while the rows are locked until the caller's commit. Returns None
+    on a refusal, having written nothing."""
+    reference = reference[:120]
+    done = sql.reserve_in_one_statement(
         channel_id=channel.pk,
         requests=[(r.variant_id, r.location_id, r.quantity) for r in requests],
-        reservation=shared,
-        outbox=lambda stocks_sql, deltas_sql, keys: outbox_insert_sql(
-            keys=keys, deltas_sql=deltas_sql, deltas_params=[], stocks_sql=stocks_sql
-        ),
+        reference=reference,
+        expires_at=expires_at,
+        kind=kind,
+        outbox=_outbox_in_statement,
     )
-    if rows is None:
+    if done is None:
         return None
+    created_at, rows = done
     schedule_drain()
+    if len(rows) == 1:
+        ((pk, stock_id, quantity, variant_id, location_id),) = rows
+        stock = _stock_stub(stock_id, variant_id, location_id)
+        return [
+            _loaded_reservation(
+                pk, stock, quantity, reference, expires_at, created_at, kind, channel
+            )
+        ]
     # Requests for the same row and quantity are interchangeable; hand out the new rows per
     # (row, quantity) in id order, which is the order they were inserted in.
     by_line: dict[tuple[int, int, int], list] = defaultdict(list)
@@ -180,25 +189,63 @@ def _reserve_in_one_statement(channel, requests, reference, expires_at, kind):
     for r in requests:
         pk, stock_id = by_line[(r.variant_id, r.location_id, r.quantity)].pop(0)
         if stock_id not in stocks:
-            stocks[stock_id] = Stock.from_db(
-                connection.alias,
-                ["id", "variant_id", "location_id"],
-                [stock_id, r.variant_id, r.location_id],
+            stocks[stock_id] = _stock_stub(stock_id, r.variant_id, r.location_id)
+        reservations.append(
+            _loaded_reservation(
+                pk, stocks[stock_id], r.quantity, reference, expires_at, created_at, kind, channel
             )
-        reservation = Reservation(
-            pk=pk,
-            stock=stocks[stock_id],
-            quantity=r.quantity,
-            reference=shared.reference,
-            expires_at=expires_at,
-            kind=kind,
-            channel=channel,
-            created_at=shared.created_at,
         )
-        reservation._state.adding = False
-        reservation._state.db = connection.alias
-        reservations.append(reservation)
     return reservations
+
+
+def _outbox_in_statement(stocks_sql, deltas_sql, keys):
+    return outbox_insert_sql(
+        keys=keys, deltas_sql=deltas_sql, deltas_params=[], stocks_sql=stocks_sql
+    )
+
+
+_STOCK_STUB_FIELDS = ("id", "variant_id", "location_id")
+_RESERVATION_FIELDS = (
+    "id",
+    "stock_id",
+    "quantity",
+    "reference",
+    "expires_at",
+    "created_at",
+    "kind",
+    "channel_id",
+)
+_MOVEMENT_FIELDS = (
+    "id",
+    "stock_id",
+    "reason",
+    "quantity",
+    "reference",
+    "note",
+    "user_id",
+    "created_at",
+)
+
+
+def _stock_stub(stock_id, variant_id, location_id) -> Stock:
+    """Callers read `reservation.stock.location_id` / `.variant_id` (e.g. to record where each
+    line was sourced): a stock row whose other fields load on access, not a query per line."""
+    return Stock.from_db(connection.alias, _STOCK_STUB_FIELDS, (stock_id, variant_id, location_id))
+
+
+def _loaded_reservation(pk, stock, quantity, reference, expires_at, created_at, kind, channel):
+    """A Reservation as loaded from the database (`Model.from_db`, the cheap positional path:
+    the checkout path builds one per line while the rows are locked), with its stock and
+    channel cached as `Reservation(stock=..., channel=...)` would."""
+    reservation = Reservation.from_db(
+        connection.alias,
+        _RESERVATION_FIELDS,
+        (pk, stock.pk, quantity, reference, expires_at, created_at, kind, channel.pk),
+    )
+    cache = reservation._state.fields_cache
+    cache["stock"] = stock
+    cache["channel"] = channel
+    return reservation
 
 
 def _reserve_locked(channel, wanted, rows) -> dict[tuple[int, int], int]:
@@ -327,6 +374,8 @@ def reservations_commit(
     for reservation, quantity in items:
         wanted[reservation.pk] += quantity
     stock_of = {r.pk: r.stock_id for r, _ in items}
+    reference = reference[:120]
+    user_id = getattr(user, "pk", None)
     combined = sql.combines_statements()
     with checked_atomic():
         # A reservation moved since the caller loaded it sits on another row: retry once with
@@ -335,26 +384,23 @@ def reservations_commit(
             leaving: dict[int, int] = defaultdict(int)
             for pk, quantity in wanted.items():
                 leaving[stock_of[pk]] += quantity
-            # Built before the rows are locked, so the locked window holds no Python work.
-            movements = [
-                StockMovement(
-                    stock_id=stock_of[r.pk],
-                    reason=MovementReason.SALE,
-                    quantity=-q,
-                    reference=reference[:120],
-                    user_id=getattr(user, "pk", None),
-                )
-                for r, q in items
-            ]
             if combined:
                 # Lock, check and every write in one statement; on a refusal nothing is
                 # written and `live` explains it.
-                live, written = sql.commit_in_one_statement(
-                    wanted=wanted, stock_of=stock_of, movements=movements
+                created_at, live, written = sql.commit_in_one_statement(
+                    wanted=wanted,
+                    stock_of=stock_of,
+                    movements=[(stock_of[r.pk], -q) for r, q in items],
+                    reason=MovementReason.SALE,
+                    reference=reference,
+                    user_id=user_id,
                 )
                 if written:
                     _after_commit(items, wanted, stock_of, live)
-                    return movements
+                    return [
+                        _loaded_sale(pk, stock_of[r.pk], q, reference, user_id, created_at)
+                        for pk, (r, q) in zip(written, items, strict=True)
+                    ]
                 changed: set[int] = set()
             else:
                 changed = set(sql.take_reserved(leaving))
@@ -384,6 +430,16 @@ def reservations_commit(
             if problem is not None or _attempt == 1:
                 raise problem or ReservationNotFound("The reservation moved; reload it.")
             stock_of.update(moved)
+        movements = [
+            StockMovement(
+                stock_id=stock_of[r.pk],
+                reason=MovementReason.SALE,
+                quantity=-q,
+                reference=reference,
+                user_id=user_id,
+            )
+            for r, q in items
+        ]
         sql.insert_movements(
             movements,
             delete_reservation_ids=[pk for pk, q in wanted.items() if q == live[pk][1]],
@@ -391,6 +447,16 @@ def reservations_commit(
         )
         _after_commit(items, wanted, stock_of, live)
         return movements
+
+
+def _loaded_sale(pk, stock_id, quantity, reference, user_id, created_at) -> StockMovement:
+    """The SALE movement the combined commit statement inserted, as loaded from the database
+    (the cheap positional `Model.from_db` path: this runs while the rows are locked)."""
+    return StockMovement.from_db(
+        connection.alias,
+        _MOVEMENT_FIELDS,
+        (pk, stock_id, MovementReason.SALE, -quantity, reference, "", user_id, created_at),
+    )
 
 
 def _after_commit(items, wanted, stock_of, live) -> None:
