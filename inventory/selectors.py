@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
@@ -97,34 +98,51 @@ def sourcing_candidates(
 
     Per-location figures are not shaped by the channel rule; `stock_reserve` enforces it."""
     ids = list(set(variant_ids))
-    priority = ChannelLocation.objects.filter(
-        channel=channel, location_id=OuterRef("location_id")
-    ).values("priority")[:1]
-    qs = _channel_stocks(channel).filter(variant_id__in=ids, on_hand__gt=F("reserved"))
-    if pickup_location_id is not None:
-        qs = qs.filter(location_id=pickup_location_id, location__pickup_enabled=True)
-    rows = (
-        qs.annotate(priority=Subquery(priority, output_field=IntegerField()))
-        .order_by("variant_id", "priority", "location__code")
-        .values_list(
-            "variant_id",
-            "location_id",
-            "location__code",
-            "priority",
-            "on_hand",
-            "reserved",
-            "location__ships_enabled",
-            "location__pickup_enabled",
-            "location__latitude",
-            "location__longitude",
-        )
-    )
     out: dict[int, list[LocationAvailability]] = {vid: [] for vid in ids}
-    for vid, lid, code, prio, on_hand, reserved, ships, pickup, lat, lon in rows:
+    if not ids:
+        return out
+    # Plain SQL: this runs on every checkout, where compiling the ORM query cost more than
+    # running it. (channel, location) is unique, so the join yields one row per stock row.
+    params: list = [channel.pk, True, *ids]
+    pickup = ""
+    if pickup_location_id is not None:
+        pickup = "AND s.location_id = %s AND l.pickup_enabled = %s "
+        params += [pickup_location_id, True]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.variant_id, s.location_id, l.code, cl.priority, s.on_hand - s.reserved, "
+            "l.ships_enabled, l.pickup_enabled, l.latitude, l.longitude "
+            f"FROM {Stock._meta.db_table} s "
+            f"JOIN {StockLocation._meta.db_table} l ON l.id = s.location_id "
+            f"JOIN {ChannelLocation._meta.db_table} cl "
+            "ON cl.location_id = s.location_id AND cl.channel_id = %s "
+            f"WHERE l.active = %s AND s.variant_id IN ({', '.join(['%s'] * len(ids))}) "
+            f"AND s.on_hand > s.reserved {pickup}"
+            "ORDER BY s.variant_id, cl.priority, l.code",
+            params,
+        )
+        rows = cursor.fetchall()
+    for vid, lid, code, prio, available, ships, pickup_ok, lat, lon in rows:
         out[vid].append(
-            LocationAvailability(lid, code, prio, on_hand - reserved, ships, pickup, lat, lon)
+            LocationAvailability(
+                lid,
+                code,
+                prio,
+                available,
+                bool(ships),
+                bool(pickup_ok),
+                _decimal(lat),
+                _decimal(lon),
+            )
         )
     return out
+
+
+def _decimal(value) -> Decimal | None:
+    """A coordinate as the model field gives it (SQLite returns plain numbers)."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value)).quantize(Decimal("0.000001"))
 
 
 @dataclass(frozen=True)

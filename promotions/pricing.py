@@ -186,6 +186,31 @@ def listing_prices(*, channel: Channel, variant_ids: Sequence[int]) -> dict[int,
     }
 
 
+def _listing_facts(
+    *, channel: Channel, variant_ids: Sequence[int]
+) -> dict[int, tuple[LineFacts, str, Decimal]]:
+    """What quoting needs of each line's listing (the published listings `listing_prices`
+    returns), as plain values: (facts, sku, price) by variant id. One query, no model instances."""
+    rows = Listing.objects.filter(
+        channel=channel,
+        variant_id__in=set(variant_ids),
+        published=True,
+        variant__active=True,
+        variant__product__active=True,
+    ).values_list(
+        "variant_id",
+        "variant__product_id",
+        "variant__product__category__path",
+        "variant__product__brand",
+        "variant__sku",
+        "price",
+    )
+    return {
+        vid: (LineFacts(vid, product_id, path or "", brand), sku, price)
+        for vid, product_id, path, brand, sku, price in rows
+    }
+
+
 def variant_ids_for_skus(*, skus: Sequence[str]) -> dict[str, int]:
     """Variant id per known sku. One query."""
     return dict(Variant.objects.filter(sku__in=set(skus)).values_list("sku", "pk"))
@@ -227,7 +252,7 @@ def quote(
             field="loyalty_points",
         )
     currency = channel.currency
-    listings = listing_prices(channel=channel, variant_ids=[item.variant_id for item in lines])
+    listings = _listing_facts(channel=channel, variant_ids=[item.variant_id for item in lines])
     work: list[_Line] = []
     for index, item in enumerate(lines):
         listing = listings.get(item.variant_id)
@@ -239,19 +264,13 @@ def quote(
                 sku=sku,
                 variant_id=item.variant_id,
             )
-        variant = listing.variant
-        product = variant.product
-        price = quantize(listing.price, currency)
+        facts, sku, listed_price = listing
+        price = quantize(listed_price, currency)
         work.append(
             _Line(
                 index=index,
-                facts=LineFacts(
-                    variant_id=variant.pk,
-                    product_id=product.pk,
-                    category_path=product.category.path if product.category_id else "",
-                    brand=product.brand,
-                ),
-                sku=variant.sku,
+                facts=facts,
+                sku=sku,
                 quantity=item.quantity,
                 unit_price=price,
                 unit_net=price,

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from catalog.models import Variant
@@ -137,15 +137,16 @@ def order_place(
     already left, so the sale is booked through `stock_record_sale` and the order is completed.
     """
     args = {
-        "lines": [asdict(line) for line in lines],
-        "customer": asdict(customer) if customer else None,
+        # The fields of these flat dataclasses, as asdict() gives them (without its deep copy).
+        "lines": [dict(vars(line)) for line in lines],
+        "customer": dict(vars(customer)) if customer else None,
         "fulfilment_method": fulfilment_method,
         "pickup_location_code": pickup_location_code,
         "shipping_address": shipping_address or {},
         "billing_address": billing_address or {},
         "voucher_code": voucher_code or "",
         "loyalty_points": loyalty_points,
-        "payment": asdict(payment) if payment else None,
+        "payment": dict(vars(payment)) if payment else None,
         "external_id": external_id or "",
         "recorded_sale": asdict(recorded_sale) if recorded_sale else None,
         "exchange_for": exchange_for.pk if exchange_for else None,
@@ -189,9 +190,18 @@ def _existing(
     channel: Channel, external_id: str | None, key: str | None, fingerprint: str
 ) -> Placement | None:
     if key:
-        record = (
-            IdempotencyKey.objects.filter(channel=channel, key=key).select_related("order").first()
-        )
+        # The common case is a new key: one plain query (no ORM compilation) says so.
+        if not _rows(
+            f"SELECT 1 FROM {IdempotencyKey._meta.db_table} WHERE channel_id = %s AND key = %s",
+            [channel.pk, key],
+        ):
+            record = None
+        else:
+            record = (
+                IdempotencyKey.objects.filter(channel=channel, key=key)
+                .select_related("order")
+                .first()
+            )
         if record is not None:
             if record.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(field="Idempotency-Key")
@@ -206,6 +216,55 @@ def _existing(
         if order is not None:
             return Placement(order, created=False)
     return None
+
+
+def _rows(sql: str, params: Sequence) -> list[tuple]:
+    """A fixed, portable statement run without the ORM: the hot path of placement pays for SQL
+    compilation on every query otherwise."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+@dataclass(frozen=True)
+class _Variant:
+    pk: int
+    sku: str
+    line_name: str  # the variant's name, else its product's
+
+
+def _variants_by_sku(skus: Sequence[str]) -> dict[str, _Variant]:
+    """The variants of `skus` by sku (unknown ones absent). One query."""
+    variant, product = Variant._meta.db_table, Variant._meta.get_field("product").related_model
+    placeholders = ", ".join(["%s"] * len(skus))
+    rows = _rows(
+        f"SELECT v.id, v.sku, v.name, p.name FROM {variant} v "
+        f"JOIN {product._meta.db_table} p ON p.id = v.product_id "
+        f"WHERE v.sku IN ({placeholders})",
+        list(skus),
+    )
+    return {sku: _Variant(pk, sku, name or product_name) for pk, sku, name, product_name in rows}
+
+
+def _order_settings(channel: Channel) -> ChannelOrderSettings | None:
+    """The channel's order settings, None when it has none. One query."""
+    rows = _rows(
+        "SELECT id, sourcing_strategy, tax_rate, prices_include_tax, shipping_fee "
+        f"FROM {ChannelOrderSettings._meta.db_table} WHERE channel_id = %s",
+        [channel.pk],
+    )
+    if not rows:
+        return None
+    pk, strategy, tax_rate, included, fee = rows[0]
+    # SQLite hands decimals back as numbers: normalise them to the fields' precision.
+    return ChannelOrderSettings(
+        pk=pk,
+        channel=channel,
+        sourcing_strategy=strategy,
+        tax_rate=Decimal(str(tax_rate)).quantize(Decimal("0.0001")),
+        prices_include_tax=bool(included),
+        shipping_fee=Decimal(str(fee)).quantize(Decimal("0.001")),
+    )
 
 
 def _validate_lines(lines: Sequence[LineInput], order_method: str) -> None:
@@ -323,12 +382,7 @@ def _place(
 
     # 1 query: the variants by SKU.
     skus = [line.sku for line in lines]
-    variants = {
-        v.sku: v
-        for v in Variant.objects.filter(sku__in=skus)
-        .select_related("product")
-        .only("id", "sku", "name", "product__name")
-    }
+    variants = _variants_by_sku(skus)
     for index, line in enumerate(lines):
         if line.sku not in variants:
             raise InvalidInput(
@@ -364,11 +418,11 @@ def _place(
             field="location",
         )
 
-    settings = ChannelOrderSettings.objects.filter(channel=channel).first()  # 1 query
+    settings = _order_settings(channel)  # 1 query
     profile = None
     if customer_input is not None:
         try:
-            profile = customer_resolve(channel=channel, **asdict(customer_input))
+            profile = customer_resolve(channel=channel, **vars(customer_input))
         except InvalidInput as exc:
             # Name the field as the caller sent it: customer.email, customer.phone...
             raise InvalidInput(
@@ -467,9 +521,9 @@ def _place(
         order_lines.append(
             OrderLine(
                 order=order,
-                variant=variant,
+                variant_id=variant.pk,
                 sku=sku,
-                name=(variant.name or variant.product.name)[:200],
+                name=variant.line_name[:200],
                 quantity=line.quantity,
                 quantity_fulfilled=line.quantity if recorded_sale else 0,
                 unit_price=Decimal(q["unit_price"]),

@@ -263,3 +263,25 @@ def test_staff_reallocate_and_cancel_a_line(shop, key_client, stocked, admin_cli
     )
     kinds = [event["kind"] for event in cancelled.json()["timeline"]]
     assert "reallocated" in kinds and "lines_cancelled" in kinds
+
+
+def test_placement_answer_equals_the_order_read_back(shop, key_client, stocked, store, receive):
+    """The 201 body is rendered without serializers; it must match OrderOut of the stored order
+    (a ship line split over two locations and a pickup line at the store)."""
+    receive(stocked[1], store, 3)
+    client = key_client(shop, scopes=["orders"])
+    payload = body(
+        lines=[
+            {"sku": "TEE", "quantity": 6},
+            {
+                "sku": "CAP",
+                "quantity": 1,
+                "fulfilment_method": "pickup",
+                "pickup_location": store.code,
+            },
+        ]
+    )
+    response = client.post("/api/v1/orders/", payload, format="json", HTTP_IDEMPOTENCY_KEY="p-1")
+    assert response.status_code == 201, response.json()
+    got = client.get(f"/api/v1/orders/{response.json()['number']}/")
+    assert response.json() == got.json()
