@@ -741,3 +741,88 @@ def listing_price_change_apply(
     )
     channel_products_refresh(product_ids=[listing.variant.product_id for listing in listings])
     return len(listings)
+
+
+# --- set-based price feeds (PostgreSQL) ---------------------------------------------------
+
+# Filled by `listing_prices_apply_bulk`, read by its caller in the same transaction.
+PRICE_CHANGES_TABLE = "catalog_price_changes"
+
+
+def listing_prices_apply_bulk(*, channel: Channel, prices_table: str) -> tuple[str, int]:
+    """Set the listing prices of `channel` from the (temporary) table `prices_table`, which
+    has the columns `variant_id`, `price` and `compare_at_price` (numeric, NULL for none), one
+    row per existing variant, every price already cleaned with `catalog.validation`
+    (`clean_listing_currency`, `clean_price`, `clean_compare_at`: the rules staff and
+    `listings_bulk_upsert` obey). PostgreSQL only.
+
+    A listing whose price and compare-at price are already those is left alone (a rerun
+    changes nothing); others are created (published) or updated in the channel's currency,
+    keeping their published flag, and the storefront's `ChannelProduct` rows of the touched
+    products are re-derived in the same transaction. Locks: the existing listings in
+    primary-key order, then the touched products in primary-key order, as the other listing
+    services. A fixed number of statements. Nests in the caller's transaction. Returns
+    (`PRICE_CHANGES_TABLE`, listings changed): the table (temporary, emptied by each call)
+    holds the `variant_id` of every listing created or changed.
+    """
+    from django.db import connection
+
+    listing = Listing._meta.db_table
+    changes = PRICE_CHANGES_TABLE
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {changes} (variant_id bigint) "
+            "ON COMMIT DELETE ROWS"
+        )
+        cursor.execute(f"TRUNCATE {changes}")
+        cursor.execute(
+            "SELECT count(*) FROM ("
+            f"  SELECT l.id FROM {listing} l JOIN {prices_table} p ON p.variant_id = l.variant_id"
+            "  WHERE l.channel_id = %s ORDER BY l.id FOR UPDATE OF l) locked",
+            [channel.pk],
+        )
+        cursor.execute(
+            f"WITH written AS ("
+            f"  INSERT INTO {listing} AS l (variant_id, channel_id, published, price, "
+            "    compare_at_price, currency, updated_at) "
+            "  SELECT p.variant_id, %s, true, p.price, p.compare_at_price, %s, %s "
+            f"  FROM {prices_table} p ORDER BY p.variant_id "
+            "  ON CONFLICT (variant_id, channel_id) DO UPDATE SET price = excluded.price, "
+            "    compare_at_price = excluded.compare_at_price, currency = excluded.currency, "
+            "    updated_at = excluded.updated_at "
+            "  WHERE l.price IS DISTINCT FROM excluded.price "
+            "     OR l.compare_at_price IS DISTINCT FROM excluded.compare_at_price "
+            "     OR l.currency <> excluded.currency "
+            "  RETURNING l.variant_id) "
+            f"INSERT INTO {changes} SELECT variant_id FROM written",
+            [channel.pk, channel.currency, now],
+        )
+        changed = cursor.rowcount
+        if changed:
+            _channel_products_refresh_sql(cursor, changes)
+    return changes, changed
+
+
+def _channel_products_refresh_sql(cursor, changes: str) -> None:
+    """`channel_products_refresh` for the products of the variants in `changes`, as three
+    statements: lock the products (primary-key order), drop their rows, re-derive them."""
+    product = Product._meta.db_table
+    variant = Variant._meta.db_table
+    derived = ChannelProduct._meta.db_table
+    touched = (
+        f"SELECT DISTINCT v.product_id FROM {changes} c JOIN {variant} v ON v.id = c.variant_id"
+    )
+    cursor.execute(
+        f"SELECT count(*) FROM (SELECT id FROM {product} WHERE id IN ({touched}) "
+        "ORDER BY id FOR UPDATE) locked"
+    )
+    cursor.execute(f"DELETE FROM {derived} WHERE product_id IN ({touched})")
+    cursor.execute(
+        f"INSERT INTO {derived} (channel_id, product_id, price_from, price_to, variant_count) "
+        "SELECT l.channel_id, v.product_id, MIN(l.price), MAX(l.price), COUNT(l.id) "
+        f"FROM {Listing._meta.db_table} l JOIN {variant} v ON v.id = l.variant_id "
+        f"JOIN {product} p ON p.id = v.product_id "
+        f"WHERE v.product_id IN ({touched}) AND p.active AND v.active AND l.published "
+        "GROUP BY l.channel_id, v.product_id ORDER BY v.product_id, l.channel_id"
+    )
