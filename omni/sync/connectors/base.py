@@ -7,7 +7,6 @@ import io
 import json
 from abc import ABC
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -43,46 +42,33 @@ def _csv_raw(values: list[str]) -> str:
     return buffer.getvalue()
 
 
-def iter_csv_values(stream: io.TextIOBase) -> Iterator[tuple[int, list[str] | None, str]]:
-    """CSV with a header line, as (line, values, error) per record: the header (lower case,
-    stripped) first with line 0, then each non-blank record with the line it ends on; an
-    unreadable record has values None and the reason."""
+def iter_csv(stream: io.TextIOBase) -> Iterator[FeedRow]:
+    """CSV with a header line; a row with the wrong number of fields is a bad row, not a crash."""
     reader = csv.reader(stream)
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:
         return
-    yield 0, header, ""
+    width = len(header)
     while True:
         try:
             values = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield reader.line_num, None, f"unreadable CSV: {exc}"
+            yield FeedRow(reader.line_num, "", None, f"unreadable CSV: {exc}")
             continue
         if not values or (len(values) == 1 and not values[0].strip()):
             continue
-        yield reader.line_num, values, ""
-
-
-def iter_csv(stream: io.TextIOBase) -> Iterator[FeedRow]:
-    """CSV with a header line; a row with the wrong number of fields is a bad row, not a crash."""
-    records = iter_csv_values(stream)
-    first = next(records, None)
-    if first is None:
-        return
-    header = first[1]
-    width = len(header)
-    for line, values, error in records:
-        if values is None:
-            yield FeedRow(line, "", None, error)
-        elif len(values) != width:
+        if len(values) != width:
             yield FeedRow(
-                line, _csv_raw(values), None, f"expected {width} fields, found {len(values)}"
+                reader.line_num,
+                _csv_raw(values),
+                None,
+                f"expected {width} fields, found {len(values)}",
             )
-        else:
-            yield FeedRow(line, _csv_raw(values), dict(zip(header, values, strict=True)))
+            continue
+        yield FeedRow(reader.line_num, _csv_raw(values), dict(zip(header, values, strict=True)))
 
 
 def iter_jsonl(stream: io.TextIOBase) -> Iterator[FeedRow]:
@@ -133,34 +119,29 @@ class Connector(ABC):
     def open_feed(self, source: str) -> Iterator[FeedRow]:
         """Stream the feed at `source` (a local path or an http(s) URL) row by row; the file
         is never read whole, so memory stays flat whatever its size."""
-        with self.open_text(source) as (stream, fmt):
-            yield from (iter_jsonl(stream) if fmt == "jsonl" else iter_csv(stream))
-
-    @contextmanager
-    def open_text(self, source: str) -> Iterator[tuple[io.TextIOBase, str]]:
-        """The feed at `source` as a text stream and its format ("csv" or "jsonl"), for
-        readers that parse it themselves (the set-based ingest). Streamed, never read whole."""
         if not source:
             raise FeedUnavailable("No feed source is configured.", code="no_source")
         if source.startswith(("http://", "https://")):
-            with self._open_url(source) as opened:
-                yield opened
+            yield from self._open_url(source)
         else:
-            with self._open_path(source) as opened:
-                yield opened
+            yield from self._open_path(source)
 
-    @contextmanager
-    def _open_path(self, source: str) -> Iterator[tuple[io.TextIOBase, str]]:
+    def _rows(self, stream: io.TextIOBase, source: str) -> Iterator[FeedRow]:
+        first = stream.read(1)
+        fmt = feed_format(source, first)
+        rest = _Prepend(first, stream)
+        yield from (iter_jsonl(rest) if fmt == "jsonl" else iter_csv(rest))
+
+    def _open_path(self, source: str) -> Iterator[FeedRow]:
         path = Path(source)
         if not path.is_file():
             raise FeedUnavailable(f"Feed file {source} does not exist.", code="source_missing")
         with path.open("r", encoding="utf-8-sig", newline="") as stream:
             fmt = feed_format(source, stream.read(1))
             stream.seek(0)
-            yield stream, fmt
+            yield from (iter_jsonl(stream) if fmt == "jsonl" else iter_csv(stream))
 
-    @contextmanager
-    def _open_url(self, source: str) -> Iterator[tuple[io.TextIOBase, str]]:
+    def _open_url(self, source: str) -> Iterator[FeedRow]:
         headers = {}
         token = self.settings.credential()
         if token:
@@ -180,8 +161,7 @@ class Connector(ABC):
                 )
             response.raw.decode_content = True
             stream = io.TextIOWrapper(response.raw, encoding="utf-8-sig", newline="")
-            first = stream.read(1)
-            yield _Prepend(first, stream), feed_format(source, first)
+            yield from self._rows(stream, source)
 
     def channel_view(self) -> Iterator[FeedRow]:
         """The channel's own idea of available-to-sell per SKU (rows with sku, available)."""

@@ -458,11 +458,9 @@ def _batches(rows: Iterator[FeedRow], size: int) -> Iterator[list[FeedRow]]:
         yield batch
 
 
-def _process_batch(*, run: SyncRun, handlers, rows) -> BatchOutcome:
-    """Apply one batch and record it in the run, in one transaction: the one place a batch
-    commits, whichever path (a chunk of the set-based ingest, or FeedRows and handlers)."""
-    if hasattr(handlers, "apply") and not isinstance(handlers, list):
-        return handlers.apply(run=run, chunk=rows)
+def _process_batch(
+    *, run: SyncRun, handlers: list[FeedHandler], rows: list[FeedRow]
+) -> BatchOutcome:
     outcome = BatchOutcome(read=len(rows))
     rejected: set[int] = set()
 
@@ -552,30 +550,6 @@ def feed_pull(
             "Orders are pulled from their own feed.", code="pull_unsupported", field="kinds"
         )
     source = source or connector.source_for(kinds[0])
-    from omni.sync.services.feed_bulk import bulk_supported, feed_ingest_bulk
-
-    if bulk_supported(kinds):
-        # Stock and price feeds on PostgreSQL: COPY and set-based statements per chunk.
-        run, resumed = run_start(
-            channel=channel,
-            kind="+".join(kinds),
-            direction=Direction.PULL,
-            source=source,
-            run_key=run_key,
-        )
-        if resumed and run.status != RunStatus.RUNNING:
-            return run
-        return feed_ingest_bulk(
-            run=run,
-            channel=channel,
-            settings=settings,
-            connector=connector,
-            kinds=kinds,
-            source=source,
-            as_of=as_of,
-            batch_size=batch_size,
-            progress=progress,
-        )
     return feed_apply_rows(
         channel=channel,
         kinds=kinds,
