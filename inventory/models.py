@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 
 from catalog.models import Variant
 from omni.models import Channel
@@ -178,12 +179,40 @@ class Reservation(models.Model):
         return f"{self.quantity} x stock {self.stock_id} for {self.reference}"
 
 
-class AvailabilityChange(models.Model):
-    """Outbox of available-to-sell changes: one row per changed (variant, channel) per
-    transaction, written with the change itself and drained by a Celery task after commit."""
+class AvailabilityMark(models.Model):
+    """A (variant, location) whose `available` changed: the outbox of available-to-sell
+    changes. Written with the change itself (a plain INSERT, no unique key, so concurrent
+    checkouts never wait on each other here); the drain task reads the marks after commit,
+    works out the channels' available-to-sell then and deletes them."""
 
-    # Transient rows written by every checkout: database foreign keys would make each commit
-    # take KEY SHARE locks on the hot variant and channel rows (deletes still cascade in Django).
+    # Written by every checkout while its stock rows are locked: database foreign keys would
+    # make each commit take KEY SHARE locks on the hot variant and location rows, and indexes
+    # on them would only slow that INSERT (the drain reads the short-lived rows by id; deletes
+    # still cascade in Django).
+    variant = models.ForeignKey(
+        Variant, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    location = models.ForeignKey(
+        StockLocation,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"variant {self.variant_id} at location {self.location_id}"
+
+
+class AvailabilityChange(models.Model):
+    """An available-to-sell event as published by the outbox drain: one row per (variant,
+    channel) whose value differed from the one last published. The latest row of a pair is
+    what its listeners last heard."""
+
     variant = models.ForeignKey(
         Variant, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
@@ -197,11 +226,7 @@ class AvailabilityChange(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            models.Index(
-                fields=["id"],
-                condition=Q(published_at__isnull=True),
-                name="availability_change_pending",
-            )
+            models.Index(fields=["variant", "channel", "id"], name="availability_change_last")
         ]
 
     def __str__(self) -> str:

@@ -344,6 +344,20 @@ def take_reserved(leaving: dict[int, int]) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def _typed_rows(count: int, width: int) -> str:
+    """`count` VALUES rows of `width` integer parameters, typed so that the statement can be
+    prepared (`_execute`) before any value is known."""
+    row = "(" + ", ".join(["%s::integer"] * width) + ")"
+    return ", ".join([row] * count)
+
+
+def _run_checkout(statement: str, params: Sequence) -> list[tuple]:
+    """Run one of the checkout statements below (prepared on PostgreSQL) and return its rows."""
+    with connection.cursor() as cursor:
+        _execute(cursor, statement, params)
+        return cursor.fetchall()
+
+
 def reserve_in_one_statement(
     *,
     channel_id: int,
@@ -351,7 +365,7 @@ def reserve_in_one_statement(
     reference: str,
     expires_at: datetime | None,
     kind: str,
-    outbox,
+    outbox_sql: str,
 ) -> tuple[datetime, list[tuple[int, int, int, int, int]]] | None:
     """PostgreSQL, identity channel rule: the whole reservation in one statement, so a hot
     stock row stays locked for a single round trip of this call.
@@ -359,65 +373,33 @@ def reserve_in_one_statement(
     `locked` takes the row locks of the wanted (variant, location) rows at the channel's active
     locations in pk order; under READ COMMITTED it returns their current figures (waiting for,
     then re-reading, rows another checkout held). `ok` checks every row for the summed
-    quantity, so the UPDATE raises `reserved` on all rows or on none; then the reservations and
-    the outbox rows (`outbox(stocks_sql, deltas_sql, keys)` returns that INSERT, reading the
-    UPDATE's RETURNING rows since a statement cannot see its own writes) are inserted from what
-    was updated. `requests` are (variant_id, location_id, quantity). Returns the creation time
-    and (id, stock_id, quantity, variant_id, location_id) per reservation in id order, or None
-    when something was short or missing (nothing was written; the rows stay locked)."""
+    quantity, so the UPDATE raises `reserved` on all rows or on none; then the reservations are
+    inserted from what was updated, and `outbox_sql` (an INSERT without parameters reading the
+    relation `upd`: (id, variant_id, location_id) of every row updated) runs on the same rows.
+    `requests` are (variant_id, location_id, quantity). Returns the creation time and (id,
+    stock_id, quantity, variant_id, location_id) per reservation in id order, or None when
+    something was short or missing (nothing was written; the rows stay locked)."""
     totals: dict[tuple[int, int], int] = {}
     for variant_id, location_id, quantity in requests:
         totals[(variant_id, location_id)] = totals.get((variant_id, location_id), 0) + quantity
-    keys = sorted(totals)
-    tot_params = [value for key in keys for value in (*key, totals[key])]
-    want_params = [value for i, request in enumerate(requests) for value in (i, *request)]
     now, stamp = _now()
     expires = connection.ops.adapt_datetimefield_value(expires_at) if expires_at else None
-    outbox_sql, outbox_params = outbox(_RESERVE_STOCKS_SQL, _RESERVE_DELTAS_SQL, keys)
-    statement = _reserve_text(len(keys), len(requests), outbox_sql, _lock_clause())
-    params = [
-        *tot_params,
-        *want_params,
-        True,
-        channel_id,
-        len(keys),
-        stamp,
-        reference,
-        expires,
-        stamp,
-        kind,
-        channel_id,
-        *outbox_params,
-    ]
-    with connection.cursor() as cursor:
-        _execute(cursor, statement, params)
-        rows = cursor.fetchall()
+    params = [value for key in sorted(totals) for value in (*key, totals[key])]
+    params += [value for i, request in enumerate(requests) for value in (i, *request)]
+    params += [True, channel_id, len(totals), stamp, reference, expires, stamp, kind, channel_id]
+    statement = _reserve_text(len(totals), len(requests), outbox_sql, _lock_clause())
+    rows = _run_checkout(statement, params)
     if len(rows) != len(requests):
         return None
     return now, rows
 
 
-# The stock relation and the deltas the outbox INSERT reads inside the reservation statement.
-_RESERVE_STOCKS_SQL = (
-    f"(SELECT s0.id, s0.variant_id, s0.location_id, "
-    f"COALESCE(u.on_hand, s0.on_hand) AS on_hand, "
-    f"COALESCE(u.reserved, s0.reserved) AS reserved "
-    f"FROM {STOCK} s0 LEFT JOIN upd u ON u.id = s0.id)"
-)
-_RESERVE_DELTAS_SQL = (
-    "SELECT u.variant_id AS column1, u.location_id AS column2, -t.q AS column3 "
-    "FROM upd u JOIN tot t ON t.variant_id = u.variant_id AND t.location_id = u.location_id"
-)
-
-
 @functools.lru_cache(maxsize=128)
 def _reserve_text(keys: int, requests: int, outbox_sql: str, lock: str) -> str:
     """The text of `reserve_in_one_statement`, built once per shape of the call."""
-    tot_rows = ", ".join(["(%s::integer, %s::integer, %s::integer)"] * keys)
-    want_rows = ", ".join(["(%s::integer, %s::integer, %s::integer, %s::integer)"] * requests)
     return f"""
-        WITH tot (variant_id, location_id, q) AS (VALUES {tot_rows}),
-        want (ord, variant_id, location_id, q) AS (VALUES {want_rows}),
+        WITH tot (variant_id, location_id, q) AS (VALUES {_typed_rows(keys, 3)}),
+        want (ord, variant_id, location_id, q) AS (VALUES {_typed_rows(requests, 4)}),
         locked AS MATERIALIZED (
             SELECT s.id, s.variant_id, s.location_id, s.on_hand, s.reserved FROM {STOCK} s
             JOIN {StockLocation._meta.db_table} l ON l.id = s.location_id
@@ -434,7 +416,7 @@ def _reserve_text(keys: int, requests: int, outbox_sql: str, lock: str) -> str:
             FROM locked k
             JOIN tot t ON t.variant_id = k.variant_id AND t.location_id = k.location_id
             WHERE st.id = k.id AND (SELECT ok FROM ok)
-            RETURNING st.id, st.variant_id, st.location_id, st.on_hand, st.reserved),
+            RETURNING st.id, st.variant_id, st.location_id),
         res AS (
             INSERT INTO {RESERVATION}
                 (stock_id, quantity, reference, expires_at, created_at, kind, channel_id)
@@ -477,29 +459,14 @@ def commit_in_one_statement(
     for pk in ids:
         leaving[stock_of[pk]] = leaving.get(stock_of[pk], 0) + wanted[pk]
     stock_ids = sorted(leaving)
-    want_params = [value for pk in ids for value in (pk, stock_of[pk], wanted[pk])]
-    leave_params = [value for pk in stock_ids for value in (pk, leaving[pk])]
-    mv_params = [value for i, (stock_id, q) in enumerate(movements) for value in (i, stock_id, q)]
     now, stamp = _now()
+    params = [value for pk in ids for value in (pk, stock_of[pk], wanted[pk])]
+    params += [value for pk in stock_ids for value in (pk, leaving[pk])]
+    params += [*stock_ids, *ids, len(ids), len(stock_ids)]
+    params += [stamp, reason, reference, note, user_id, stamp]
+    params += [value for i, (stock_id, q) in enumerate(movements) for value in (i, stock_id, q)]
     statement = _commit_text(len(ids), len(stock_ids), len(movements), _lock_clause())
-    params = [
-        *want_params,
-        *leave_params,
-        *stock_ids,
-        *ids,
-        len(ids),
-        len(stock_ids),
-        stamp,
-        reason,
-        reference,
-        note,
-        user_id,
-        stamp,
-        *mv_params,
-    ]
-    with connection.cursor() as cursor:
-        _execute(cursor, statement, params)
-        rows = cursor.fetchall()
+    rows = _run_checkout(statement, params)
     live = {pk: (stock_id, quantity) for pk, stock_id, quantity in rows if stock_id is not None}
     movement_ids = sorted(pk for pk, stock_id, _ in rows if stock_id is None)
     return now, live, movement_ids
@@ -508,13 +475,9 @@ def commit_in_one_statement(
 @functools.lru_cache(maxsize=128)
 def _commit_text(reservations: int, stocks: int, movements: int, lock: str) -> str:
     """The text of `commit_in_one_statement`, built once per shape of the call."""
-    int3 = "(%s::integer, %s::integer, %s::integer)"
-    want_rows = ", ".join([int3] * reservations)
-    leave_rows = ", ".join(["(%s::integer, %s::integer)"] * stocks)
-    mv_rows = ", ".join([int3] * movements)
     return f"""
-        WITH want (id, stock_id, q) AS (VALUES {want_rows}),
-        leave (stock_id, q) AS (VALUES {leave_rows}),
+        WITH want (id, stock_id, q) AS (VALUES {_typed_rows(reservations, 3)}),
+        leave (stock_id, q) AS (VALUES {_typed_rows(stocks, 2)}),
         locked AS MATERIALIZED (
             SELECT s.id, s.reserved FROM {STOCK} s WHERE s.id IN ({_marks(range(stocks))})
             ORDER BY s.id{lock}),
@@ -542,7 +505,7 @@ def _commit_text(reservations: int, stocks: int, movements: int, lock: str) -> s
                 (stock_id, reason, quantity, reference, note, user_id, created_at)
             SELECT m.stock_id, %s::text, m.quantity, %s::text, %s::text, %s::integer,
                 %s::timestamptz
-            FROM (VALUES {mv_rows}) m (ord, stock_id, quantity)
+            FROM (VALUES {_typed_rows(movements, 3)}) m (ord, stock_id, quantity)
             WHERE (SELECT ok FROM ok) ORDER BY m.ord
             RETURNING id)
         SELECT id, stock_id, quantity FROM live

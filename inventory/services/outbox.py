@@ -1,18 +1,24 @@
-"""Outbox of available-to-sell changes: written with each change, drained after commit."""
+"""Outbox of available-to-sell changes: (variant, location) marks written with each change;
+the drain works out the channels' new values after commit and publishes those that changed."""
 
-import functools
+import hashlib
 import time
 
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from inventory.models import (
     AvailabilityChange,
+    AvailabilityMark,
     ChannelLocation,
     Stock,
     StockLocation,
 )
+from inventory.selectors import apply_channel_rule
 from omni.models import Channel
+
+_MARKS = AvailabilityMark._meta.db_table
 
 # Each process schedules a drain at most once per window, delayed past the window's end, so
 # that drain sees every change this process committed while it skipped kicking.
@@ -48,141 +54,140 @@ def schedule_drain() -> None:
     transaction.on_commit(_kick_outbox_drain, robust=True)
 
 
-def _rule_sql(pool: str) -> str:
-    """The channel availability rule (`selectors.apply_channel_rule`) as portable SQL over the
-    joined channel `c`: share of the pool rounded down, less the buffer, capped, floored at 0.
-    Pools are never negative, so integer division truncating equals flooring."""
-    shown = f"(({pool}) * c.availability_share / 100 - c.safety_stock)"
-    capped = (
-        f"(CASE WHEN c.availability_cap IS NOT NULL AND c.availability_cap < {shown} "
-        f"THEN c.availability_cap ELSE {shown} END)"
-    )
-    return f"(CASE WHEN {capped} < 0 THEN 0 ELSE {capped} END)"
-
-
 def availability_changes_statement(
     deltas: dict[tuple[int, int], int],
 ) -> tuple[str, list] | None:
     """The outbox INSERT of `record_availability_changes` as (sql, params), for callers that
     run it inside another statement; they call `schedule_drain()` themselves."""
-    deltas = {key: d for key, d in deltas.items() if d}
-    if not deltas:
+    keys = sorted(key for key, d in deltas.items() if d)
+    if not keys:
         return None
-    return _statement(deltas)
+    rows = ", ".join(["(%s, %s)"] * len(keys))
+    sql = f"INSERT INTO {_MARKS} (variant_id, location_id) VALUES {rows}"
+    return sql, [value for key in keys for value in key]
+
+
+def marks_insert_sql(relation: str) -> str:
+    """The outbox INSERT marking every (variant_id, location_id) row of `relation`, for a
+    statement that changed `available` on those rows and names them (e.g. a CTE over an
+    UPDATE's RETURNING rows). No parameters."""
+    return (
+        f"INSERT INTO {_MARKS} (variant_id, location_id) "
+        f"SELECT variant_id, location_id FROM {relation}"
+    )
 
 
 def record_availability_changes(deltas: dict[tuple[int, int], int]) -> int:
-    """Write one outbox row per (variant, channel) whose available-to-sell changed.
+    """Note that available-to-sell may have changed, for events after commit.
 
     `deltas` maps (variant_id, location_id) to the change of `available` already applied in
-    this transaction. Every active channel selling from a touched active location is examined:
-    its available-to-sell now and before the deltas are computed in the database and a row is
-    inserted where they differ. One statement whatever the number of rows; returns rows written.
-    """
-    deltas = {key: d for key, d in deltas.items() if d}
-    if not deltas:
+    this transaction. Each non-zero one marks its (variant, location) in the outbox (one
+    INSERT, which waits on no other transaction); after commit the drain publishes the new
+    available-to-sell of every active channel selling from a marked location whose value
+    differs from the one last published. Returns the number of marks written."""
+    statement = availability_changes_statement(deltas)
+    if statement is None:
         return 0
-    sql, params = _statement(deltas)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(*statement)
         written = cursor.rowcount
-    if written:
-        schedule_drain()
+    schedule_drain()
     return written
 
 
-def _statement(deltas: dict[tuple[int, int], int]) -> tuple[str, list]:
-    delta_rows = "VALUES " + ", ".join(["(%s, %s, %s)"] * len(deltas))
-    delta_params = [value for key, d in sorted(deltas.items()) for value in (*key, d)]
-    return outbox_insert_sql(
-        keys=deltas,
-        deltas_sql=delta_rows,
-        deltas_params=delta_params,
-        stocks_sql=Stock._meta.db_table,
-    )
-
-
-def outbox_insert_sql(
-    *, keys, deltas_sql: str, deltas_params: list, stocks_sql: str
-) -> tuple[str, list]:
-    """The outbox INSERT over the (variant_id, location_id) `keys` that may have changed.
-
-    `deltas_sql` yields rows (column1=variant_id, column2=location_id, column3=change of
-    `available` applied); `stocks_sql` is the stock relation read for the figures after the
-    change: the table itself, or (inside one statement with the UPDATE, which it cannot see)
-    the table overlaid with the UPDATE's RETURNING rows."""
-    variant_ids = sorted({v for v, _ in keys})
-    location_ids = sorted({loc for _, loc in keys})
-    sql = outbox_insert_text(
-        variants=len(variant_ids),
-        locations=len(location_ids),
-        deltas_sql=deltas_sql,
-        stocks_sql=stocks_sql,
-        typed=connection.vendor == "postgresql",
-    )
-    params = [connection.ops.adapt_datetimefield_value(timezone.now())]
-    params += [*deltas_params, True, True, *variant_ids, *location_ids]
-    return sql, params
-
-
-@functools.lru_cache(maxsize=256)
-def outbox_insert_text(
-    *, variants: int, locations: int, deltas_sql: str, stocks_sql: str, typed: bool
-) -> str:
-    """The text of `outbox_insert_sql`: it depends only on the shape of the call, so it is
-    built once per shape (the checkout path runs it on every reservation)."""
-    cl = ChannelLocation._meta.db_table
-    after = _rule_sql("SUM(s.on_hand - s.reserved)")
-    before = _rule_sql("SUM(s.on_hand - s.reserved - COALESCE(d.column3, 0))")
-    # Typed for PostgreSQL, where it may be part of a prepared statement.
-    stamp = "%s::timestamptz" if typed else "%s"
-    return f"""
-        INSERT INTO {AvailabilityChange._meta.db_table}
-            (variant_id, channel_id, available, created_at)
-        SELECT variant_id, channel_id, after_ats, {stamp} FROM (
-            SELECT s.variant_id AS variant_id, cl.channel_id AS channel_id,
-                   {after} AS after_ats, {before} AS before_ats
-            FROM {cl} cl
-            JOIN {StockLocation._meta.db_table} l ON l.id = cl.location_id
-            JOIN {Channel._meta.db_table} c ON c.id = cl.channel_id
-            JOIN {stocks_sql} s ON s.location_id = cl.location_id
-            LEFT JOIN ({deltas_sql}) d
-                ON d.column1 = s.variant_id AND d.column2 = s.location_id
-            WHERE l.active = %s AND c.active = %s
-              AND s.variant_id IN ({", ".join(["%s"] * variants)})
-              AND cl.channel_id IN (
-                  SELECT cl2.channel_id FROM {cl} cl2
-                  WHERE cl2.location_id IN ({", ".join(["%s"] * locations)}))
-            GROUP BY s.variant_id, cl.channel_id,
-                     c.availability_share, c.safety_stock, c.availability_cap
-        ) changed
-        WHERE after_ats <> before_ats
-    """
+# One drain at a time (PostgreSQL transaction-level advisory lock): two drains computing the
+# same pair from different moments must not publish the older value last.
+_DRAIN_LOCK_KEY = int.from_bytes(hashlib.sha1(b"inventory.availability_outbox").digest()[:4])
 
 
 def availability_outbox_drain(*, batch_size: int = 500) -> int:
-    """Publish pending available-to-sell changes to the registered listeners (latest value per
-    (variant, channel)) and mark them published. Rows are claimed with SKIP LOCKED so parallel
-    drains never publish the same row twice. Returns the number of rows drained."""
+    """Publish the available-to-sell of the (variant, channel) pairs the pending marks touch,
+    where it differs from the value last published, and delete the marks. Listeners get one
+    value per changed pair, the current one: computed after the marking transactions
+    committed, so changes at several locations of a variant add up, and a pair back at its
+    published value emits nothing. Drains are serialised (advisory lock on PostgreSQL) and
+    each batch is one transaction: the events are recorded and the marks deleted together.
+    Returns the number of marks drained."""
     from inventory.events import publish
 
     drained = 0
     while True:
         with transaction.atomic(durable=True):
-            batch = list(
-                AvailabilityChange.objects.filter(published_at__isnull=True)
-                .order_by("pk")
-                .select_for_update(skip_locked=True)[:batch_size]
-            )
-            if not batch:
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DRAIN_LOCK_KEY])
+            marks = list(AvailabilityMark.objects.order_by("pk").values_list("pk")[:batch_size])
+            if not marks:
                 return drained
-            latest = {}
-            for change in batch:
-                latest[(change.variant_id, change.channel_id)] = change.available
-            publish(latest)
-            AvailabilityChange.objects.filter(pk__in=[c.pk for c in batch]).update(
-                published_at=timezone.now()
-            )
-        drained += len(batch)
-        if len(batch) < batch_size:
+            mark_ids = [pk for (pk,) in marks]
+            now_ats = _available_to_sell_at_marks(mark_ids)
+            last = _last_published(now_ats)
+            latest = {pair: value for pair, value in now_ats.items() if last.get(pair) != value}
+            if latest:
+                now = timezone.now()
+                AvailabilityChange.objects.bulk_create(
+                    AvailabilityChange(
+                        variant_id=variant_id,
+                        channel_id=channel_id,
+                        available=value,
+                        published_at=now,
+                    )
+                    for (variant_id, channel_id), value in sorted(latest.items())
+                )
+                publish(latest)
+            AvailabilityMark.objects.filter(pk__in=mark_ids).delete()
+        drained += len(mark_ids)
+        if len(mark_ids) < batch_size:
             return drained
+
+
+def _available_to_sell_at_marks(mark_ids: list[int]) -> dict[tuple[int, int], int]:
+    """Available-to-sell now of every (variant, active channel) where the channel sells from
+    the location of one of the marks: the pooled `available` over the channel's active
+    locations, shaped by its rule (`selectors.apply_channel_rule`). One query."""
+    cl = ChannelLocation._meta.db_table
+    sql = f"""
+        SELECT p.variant_id, p.channel_id, COALESCE(SUM(s.on_hand - s.reserved), 0),
+               c.safety_stock, c.availability_cap, c.availability_share
+        FROM (SELECT DISTINCT m.variant_id AS variant_id, mcl.channel_id AS channel_id
+              FROM {_MARKS} m JOIN {cl} mcl ON mcl.location_id = m.location_id
+              WHERE m.id IN ({", ".join(["%s"] * len(mark_ids))})) p
+        JOIN {Channel._meta.db_table} c ON c.id = p.channel_id
+        LEFT JOIN ({cl} cl
+                   JOIN {StockLocation._meta.db_table} l ON l.id = cl.location_id AND l.active
+                   JOIN {Stock._meta.db_table} s ON s.location_id = cl.location_id)
+            ON cl.channel_id = p.channel_id AND s.variant_id = p.variant_id
+        WHERE c.active
+        GROUP BY p.variant_id, p.channel_id,
+                 c.safety_stock, c.availability_cap, c.availability_share
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, mark_ids)
+        rows = cursor.fetchall()
+    return {
+        (variant_id, channel_id): apply_channel_rule(
+            pool=pool, safety_stock=buffer, availability_cap=cap, availability_share=share
+        )
+        for variant_id, channel_id, pool, buffer, cap, share in rows
+    }
+
+
+def _last_published(pairs) -> dict[tuple[int, int], int]:
+    """The value last published per (variant, channel) among `pairs` (absent: never)."""
+    if not pairs:
+        return {}
+    latest_ids = (
+        AvailabilityChange.objects.filter(
+            variant_id__in={v for v, _ in pairs}, channel_id__in={c for _, c in pairs}
+        )
+        .order_by()
+        .values("variant_id", "channel_id")
+        .annotate(last=Max("id"))
+        .values("last")
+    )
+    return {
+        (variant_id, channel_id): available
+        for variant_id, channel_id, available in AvailabilityChange.objects.filter(
+            pk__in=latest_ids
+        ).values_list("variant_id", "channel_id", "available")
+    }

@@ -36,7 +36,7 @@ from inventory.services.base import (
 )
 from inventory.services.outbox import (
     availability_changes_statement,
-    outbox_insert_sql,
+    marks_insert_sql,
     record_availability_changes,
     schedule_drain,
 )
@@ -165,7 +165,7 @@ def _reserve_in_one_statement(channel, requests, reference, expires_at, kind):
         reference=reference,
         expires_at=expires_at,
         kind=kind,
-        outbox=_outbox_in_statement,
+        outbox_sql=_RESERVE_OUTBOX_SQL,
     )
     if done is None:
         return None
@@ -198,10 +198,8 @@ def _reserve_in_one_statement(channel, requests, reference, expires_at, kind):
     return reservations
 
 
-def _outbox_in_statement(stocks_sql, deltas_sql, keys):
-    return outbox_insert_sql(
-        keys=keys, deltas_sql=deltas_sql, deltas_params=[], stocks_sql=stocks_sql
-    )
+# The reservation statement marks every stock row it updated (`upd`) in the outbox.
+_RESERVE_OUTBOX_SQL = marks_insert_sql("upd")
 
 
 _STOCK_STUB_FIELDS = ("id", "variant_id", "location_id")

@@ -7,7 +7,7 @@ import sys
 import pytest
 import requests
 
-from inventory.models import AvailabilityChange
+from inventory.models import AvailabilityMark
 from orders.models import Order
 from tests.faults.conftest import free_port, send_task, service_env, start_worker, wait_for
 from tests.faults.test_postgres_restart import order_body, storefront
@@ -43,7 +43,7 @@ def test_orders_taken_and_events_kept_while_redis_is_down(private_redis, procs):
             return False
 
     wait_for(up, timeout=60, what="the gunicorn server")
-    AvailabilityChange.objects.all().delete()  # the stock receipt's; not this test's subject
+    AvailabilityMark.objects.all().delete()  # the stock receipt's; not this test's subject
 
     private_redis.kill()
     for n in range(5):
@@ -56,7 +56,7 @@ def test_orders_taken_and_events_kept_while_redis_is_down(private_redis, procs):
         )
         assert response.status_code == 201, response.text
     assert Order.objects.count() == 5
-    pending = AvailabilityChange.objects.filter(published_at__isnull=True)
+    pending = AvailabilityMark.objects.all()
     assert pending.count() > 0, "each order's availability change waits in the outbox"
     queued = set(pending.values_list("pk", flat=True))
 
@@ -65,9 +65,7 @@ def test_orders_taken_and_events_kept_while_redis_is_down(private_redis, procs):
     # What beat's outbox drain schedule sends; the worker publishes every waiting change.
     send_task(private_redis.url, "inventory.availability_outbox_drain")
     wait_for(
-        lambda: (
-            not AvailabilityChange.objects.filter(pk__in=queued, published_at__isnull=True).exists()
-        ),
+        lambda: not AvailabilityMark.objects.filter(pk__in=queued).exists(),
         timeout=60,
         what="the outbox to be drained",
         every=0.5,
@@ -82,7 +80,7 @@ def test_orders_taken_and_events_kept_while_redis_is_down(private_redis, procs):
     )
     assert response.status_code == 201, response.text
     wait_for(
-        lambda: not AvailabilityChange.objects.filter(published_at__isnull=True).exists(),
+        lambda: not AvailabilityMark.objects.exists(),
         timeout=60,
         what="the new order's change to be drained by its own kick",
         every=0.5,

@@ -5,19 +5,28 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.availability import availability_provider
 from catalog.models import Variant
 from inventory.events import register_availability_listener, unregister_availability_listener
-from inventory.models import AvailabilityChange, Reservation, ReservationKind, Stock
+from inventory.models import (
+    AvailabilityChange,
+    AvailabilityMark,
+    Reservation,
+    ReservationKind,
+    Stock,
+)
 from inventory.providers import StockAvailabilityProvider
 from inventory.services import (
     StockRequest,
     availability_outbox_drain,
     cart_hold_place,
     cart_holds_expire,
+    record_availability_changes,
     reservation_commit,
+    reservation_release,
     stock_reserve,
 )
 from inventory.tasks import availability_outbox_drain_task
@@ -61,18 +70,20 @@ def test_changes_publish_after_commit_once_per_variant_and_channel(
         assert published == []  # nothing leaves before the commit
     assert len(kicks) == 3  # one kick for the whole transaction
     assert published == [{(variant.pk, selling_channel.pk): 7}]
-    assert not AvailabilityChange.objects.filter(published_at__isnull=True).exists()
+    assert not AvailabilityMark.objects.exists()
     assert availability_outbox_drain() == 0
 
 
 def test_rolled_back_change_leaves_no_event(selling_channel, variant, store, receive):
     receive(variant, store, 5)
+    AvailabilityMark.objects.all().delete()
     AvailabilityChange.objects.all().delete()
     with pytest.raises(RuntimeError), transaction.atomic():
         stock_reserve(
             channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 1)], reference="A"
         )
         raise RuntimeError("checkout failed later")
+    assert not AvailabilityMark.objects.exists()
     assert not AvailabilityChange.objects.exists()
     assert Stock.objects.get().reserved == 0
 
@@ -82,9 +93,88 @@ def test_commit_of_a_reservation_changes_no_availability(selling_channel, varian
     (reservation,) = stock_reserve(
         channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 2)], reference="A"
     )
-    before = AvailabilityChange.objects.count()
+    before = AvailabilityMark.objects.count()
     reservation_commit(reservation=reservation, quantity=2, reference="SHIP")
-    assert AvailabilityChange.objects.count() == before
+    assert AvailabilityMark.objects.count() == before
+
+
+def test_drain_publishes_the_current_value_once_per_changed_variant_and_channel(
+    selling_channel, make_channel, variant, store, warehouse, receive, published
+):
+    buffered = make_channel("market", safety_stock=2)
+    ChannelLocationFactory(channel=buffered, location=warehouse)
+    receive(variant, store, 10)
+    receive(variant, warehouse, 10)
+    availability_outbox_drain()
+    assert published == [{(variant.pk, selling_channel.pk): 20, (variant.pk, buffered.pk): 8}]
+    published.clear()
+    # Two transactions at two locations: the drain sees both, and the buffered channel, which
+    # does not sell from the store, is looked at only for the warehouse's change.
+    with transaction.atomic():
+        stock_reserve(
+            channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 1)], reference="A"
+        )
+    with transaction.atomic():
+        stock_reserve(
+            channel=selling_channel,
+            requests=[StockRequest(variant.pk, warehouse.pk, 2)],
+            reference="B",
+        )
+    assert AvailabilityMark.objects.count() == 2
+    assert availability_outbox_drain() == 2
+    assert published == [{(variant.pk, selling_channel.pk): 17, (variant.pk, buffered.pk): 6}]
+    assert list(
+        AvailabilityChange.objects.order_by("-pk")[:2].values_list("channel_id", "available")
+    ) == [(buffered.pk, 6), (selling_channel.pk, 17)]
+    assert not AvailabilityMark.objects.exists()
+
+
+def test_drain_publishes_nothing_when_the_value_is_back_to_the_last_published(
+    selling_channel, variant, store, receive, published
+):
+    receive(variant, store, 5)
+    availability_outbox_drain()
+    published.clear()
+    reservations = stock_reserve(
+        channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 2)], reference="A"
+    )
+    reservation_release(reservations=reservations)
+    assert AvailabilityMark.objects.count() == 2
+    assert availability_outbox_drain() == 2
+    assert published == []
+    stock_reserve(
+        channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 1)], reference="B"
+    )
+    availability_outbox_drain()
+    assert published == [{(variant.pk, selling_channel.pk): 4}]
+
+
+def test_recorded_changes_are_drained_in_batches_with_one_event_per_pair(
+    selling_channel, variant, store, warehouse, receive, published
+):
+    receive(variant, store, 5)
+    availability_outbox_drain()
+    published.clear()
+    with transaction.atomic():
+        # What a caller moving counters itself (e.g. a bulk count) does: it applies the
+        # changes, then records them.
+        stocks = Stock.objects.filter(variant=variant, location=store)
+        stocks.update(on_hand=F("on_hand") - 3)
+        assert record_availability_changes({(variant.pk, store.pk): -3}) == 1
+        stocks.update(on_hand=F("on_hand") + 1)
+        assert record_availability_changes({(variant.pk, store.pk): 1, (variant.pk, 0): 0}) == 1
+        assert record_availability_changes({(variant.pk, warehouse.pk): 0}) == 0
+    assert availability_outbox_drain(batch_size=1) == 2
+    assert published == [{(variant.pk, selling_channel.pk): 3}]
+
+
+def test_inactive_channel_gets_no_event(selling_channel, variant, store, receive, published):
+    selling_channel.active = False
+    selling_channel.save(update_fields=["active"])
+    receive(variant, store, 5)
+    assert availability_outbox_drain() == 1
+    assert published == []
+    assert not AvailabilityChange.objects.exists()
 
 
 def test_expired_cart_holds_are_released_and_order_reservations_kept(

@@ -101,7 +101,7 @@ def test_full_push_for_a_channel_that_cannot_push_fails_the_run(market, connecto
 def test_a_stock_count_reaches_the_coalesced_push_through_inventorys_outbox(
     tmp_path, market, connector, warehouse, skus, django_capture_on_commit_callbacks
 ):
-    from inventory.models import AvailabilityChange, ChannelLocation
+    from inventory.models import AvailabilityMark, ChannelLocation
     from inventory.services import availability_outbox_drain
     from omni.sync.services.feeds import feed_pull
 
@@ -110,7 +110,7 @@ def test_a_stock_count_reaches_the_coalesced_push_through_inventorys_outbox(
     path = tmp_path / "stock.csv"
     path.write_text(f"sku,quantity,as_of\nA-1,6,{as_of}\nA-1,7,{as_of}\n")
     feed_pull(channel=market, kinds=["stock"], source=str(path))
-    assert AvailabilityChange.objects.filter(variant=skus["A-1"], channel=market).exists()
+    assert AvailabilityMark.objects.filter(variant=skus["A-1"], location=warehouse).exists()
 
     with django_capture_on_commit_callbacks():
         availability_outbox_drain()
