@@ -116,11 +116,10 @@ def availability_outbox_drain(*, batch_size: int = 500) -> int:
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_DRAIN_LOCK_KEY])
-            marks = list(AvailabilityMark.objects.order_by("pk").values_list("pk")[:batch_size])
-            if not marks:
+            marked = _take_marks(batch_size)
+            if not marked:
                 return drained
-            mark_ids = [pk for (pk,) in marks]
-            now_ats = _available_to_sell_at_marks(mark_ids)
+            now_ats = _available_to_sell_at(set(marked))
             last = _last_published(now_ats)
             latest = {pair: value for pair, value in now_ats.items() if last.get(pair) != value}
             if latest:
@@ -135,23 +134,34 @@ def availability_outbox_drain(*, batch_size: int = 500) -> int:
                     for (variant_id, channel_id), value in sorted(latest.items())
                 )
                 publish(latest)
-            AvailabilityMark.objects.filter(pk__in=mark_ids).delete()
-        drained += len(mark_ids)
-        if len(mark_ids) < batch_size:
+        drained += len(marked)
+        if len(marked) < batch_size:
             return drained
 
 
-def _available_to_sell_at_marks(mark_ids: list[int]) -> dict[tuple[int, int], int]:
+def _take_marks(limit: int) -> list[tuple[int, int]]:
+    """Delete the oldest `limit` marks (in the drain's transaction: a rollback puts them
+    back) and return their (variant_id, location_id). One statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {_MARKS} WHERE id IN (SELECT id FROM {_MARKS} ORDER BY id LIMIT %s) "
+            f"RETURNING variant_id, location_id",
+            [limit],
+        )
+        return cursor.fetchall()
+
+
+def _available_to_sell_at(marked: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
     """Available-to-sell now of every (variant, active channel) where the channel sells from
-    the location of one of the marks: the pooled `available` over the channel's active
+    a marked (variant, location): the pooled `available` over the channel's active
     locations, shaped by its rule (`selectors.apply_channel_rule`). One query."""
     cl = ChannelLocation._meta.db_table
     sql = f"""
         SELECT p.variant_id, p.channel_id, COALESCE(SUM(s.on_hand - s.reserved), 0),
                c.safety_stock, c.availability_cap, c.availability_share
-        FROM (SELECT DISTINCT m.variant_id AS variant_id, mcl.channel_id AS channel_id
-              FROM {_MARKS} m JOIN {cl} mcl ON mcl.location_id = m.location_id
-              WHERE m.id IN ({", ".join(["%s"] * len(mark_ids))})) p
+        FROM (SELECT DISTINCT m.column1 AS variant_id, mcl.channel_id AS channel_id
+              FROM (VALUES {", ".join(["(%s, %s)"] * len(marked))}) m
+              JOIN {cl} mcl ON mcl.location_id = m.column2) p
         JOIN {Channel._meta.db_table} c ON c.id = p.channel_id
         LEFT JOIN ({cl} cl
                    JOIN {StockLocation._meta.db_table} l ON l.id = cl.location_id AND l.active
@@ -162,7 +172,7 @@ def _available_to_sell_at_marks(mark_ids: list[int]) -> dict[tuple[int, int], in
                  c.safety_stock, c.availability_cap, c.availability_share
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, mark_ids)
+        cursor.execute(sql, [value for key in sorted(marked) for value in key])
         rows = cursor.fetchall()
     return {
         (variant_id, channel_id): apply_channel_rule(
