@@ -1,5 +1,6 @@
 """Concurrent checkouts on PostgreSQL: real threads, each with its own connection."""
 
+import itertools
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -8,11 +9,20 @@ import pytest
 from django.db import OperationalError, connection
 
 from inventory.errors import InsufficientStock, ReservationNotFound
-from inventory.models import MovementReason, Reservation, Stock, StockMovement
-from inventory.selectors import ledger_drift
+from inventory.events import register_availability_listener, unregister_availability_listener
+from inventory.models import (
+    AvailabilityChange,
+    AvailabilityMark,
+    MovementReason,
+    Reservation,
+    Stock,
+    StockMovement,
+)
+from inventory.selectors import available_to_sell, ledger_drift
 from inventory.services import (
     StockLine,
     StockRequest,
+    availability_outbox_drain,
     reservation_commit,
     reservation_release,
     stock_receive,
@@ -176,3 +186,43 @@ def test_a_reservation_is_committed_or_released_once_under_a_race():
     assert sales.count() == len(committed) <= 1
     assert stock.on_hand == 10 - 3 * len(committed)
     assert ledger_drift() == []
+
+
+def test_events_under_concurrent_checkouts_and_drains_end_at_the_true_value():
+    """Checkouts at two locations of one SKU commit concurrently, each kicking a drain (eager
+    here, so the drains race too): every event for the pair is a change, and the last one
+    published is the channel's real available-to-sell once all committed."""
+    channel = ChannelFactory(code="web")
+    locations = [StockLocationFactory(code=f"wh-{i}") for i in range(2)]
+    for location in locations:
+        ChannelLocationFactory(channel=channel, location=location)
+    variant = VariantFactory(sku="HOT")
+    for location in locations:
+        stock_receive(location_id=location.pk, lines=[StockLine(variant.pk, 30)], reference="PO")
+    events, lock = [], threading.Lock()
+
+    def listener(latest):
+        with lock:
+            events.append(latest.get((variant.pk, channel.pk)))
+
+    register_availability_listener(listener)
+    try:
+        outcomes = run_concurrently(
+            20,
+            lambda index: stock_reserve(
+                channel=channel,
+                requests=[StockRequest(variant.pk, locations[index % 2].pk, 1)],
+                reference=f"ORD-{index}",
+            ),
+        )
+        assert all(isinstance(o, list) for o in outcomes), outcomes
+        availability_outbox_drain()
+    finally:
+        unregister_availability_listener(listener)
+    values = [v for v in events if v is not None]
+    assert values and values[-1] == 40
+    assert all(a != b for a, b in itertools.pairwise(values))
+    assert available_to_sell(channel=channel, variant_ids=[variant.pk]) == {variant.pk: 40}
+    last = AvailabilityChange.objects.filter(variant=variant, channel=channel).last()
+    assert last.available == 40
+    assert not AvailabilityMark.objects.exists()
