@@ -9,7 +9,7 @@ units than workers want and must sell exactly them), and the ledger reconciles.
 
 Per iteration the two sides do different amounts of work, and the output says so: the
 service does what an order does over its life, reserve (`stock_reserve`: lock, conditional
-UPDATE of `reserved`, reservation row, availability outbox row) then commit
+UPDATE of `reserved`, reservation row, availability outbox mark) then commit
 (`reservation_commit`: lock, UPDATE of `on_hand` and `reserved`, reservation row deleted, SALE
 ledger row), here in one transaction (orders do them in two, at placement and at fulfilment);
 the baseline does one conditional UPDATE of `on_hand` and one ledger INSERT. Inventory offers no

@@ -116,9 +116,9 @@ def stock_snapshots_apply(
     `reserved` (when the count says less, the row is set to the floor and flagged
     `needs_count`, and the drift is still reported in full). One count per (variant,
     location) per call. Locks: the stock rows, in primary-key order (missing rows are created
-    first). A fixed number of queries per CHUNK (2,000) counts. Writes inventory's availability
-    outbox for every channel whose available-to-sell changed. Nests in the caller's
-    transaction, so a caller can keep its own bookkeeping atomic with the counts.
+    first). A fixed number of queries per CHUNK (2,000) counts. Marks the changed rows in
+    inventory's availability outbox (the drain publishes the channels' new values). Nests in
+    the caller's transaction, so a caller can keep its own bookkeeping atomic with the counts.
     """
     if not counts:
         return []
