@@ -492,7 +492,18 @@ HANDLERS: dict[str, type[FeedHandler]] = {
 # --- the feed run ----------------------------------------------------------------------------
 
 
-def _batches(rows: Iterable[FeedRow], size: int) -> Iterator[Iterator[FeedRow]]:
+def _batches(rows: Iterator[FeedRow], size: int) -> Iterator[list[FeedRow]]:
+    batch: list[FeedRow] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _chunks(rows: Iterable[FeedRow], size: int) -> Iterator[Iterator[FeedRow]]:
     """The rows in consecutive runs of at most `size`, each an iterator the batch consumes
     as it goes (so the set-based path streams a chunk without ever holding it)."""
     rows = iter(rows)
@@ -653,7 +664,7 @@ def feed_apply_rows(
     skip_to = run.lines_done
     try:
         remaining = (row for row in rows() if row.line > skip_to)
-        for batch in _batches(remaining, size):
+        for batch in _chunks(remaining, size):
             outcome = _process_batch(run=run, handlers=handlers, rows=batch, set_based=set_based)
             # With DEBUG on Django keeps every query's SQL; a long feed would grow memory with
             # it (thousands of multi-row statements), so forget them batch by batch (unless
