@@ -53,6 +53,8 @@ PRICES = "sync_feed_prices"
 
 # Enough for one COPY message to carry a few hundred rows.
 READ_SIZE = 1 << 16
+# Sorts and hashes of a chunk (tens of thousands of rows) fit in memory instead of spilling.
+WORK_MEM = "64MB"
 
 # `snapshot_reference(as_of)` (inventory.snapshots) in SQL: the time in UTC, ISO 8601 as
 # Python writes it (microseconds only when there are some).
@@ -149,6 +151,7 @@ def chunk_apply(*, run: SyncRun, handlers: list, rows: Iterable[FeedRow]) -> Bat
             f"DROP TABLE IF EXISTS pg_temp.{STAGE}, pg_temp.{ROWS}, pg_temp.{FRESH}, "
             f"pg_temp.{PRICES}"
         )
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [WORK_MEM])
         cursor.execute(
             f"CREATE TEMPORARY TABLE {STAGE} (line integer, raw text, sku text, location text, "
             "quantity integer, as_of timestamptz, price numeric(14, 3), "
@@ -160,6 +163,9 @@ def chunk_apply(*, run: SyncRun, handlers: list, rows: Iterable[FeedRow]) -> Bat
             if staged.error is not None:
                 raise staged.error from None
             raise
+        # Autovacuum never sees temporary tables: without statistics the planner takes a
+        # chunk for a few hundred rows and joins it by nested loops.
+        cursor.execute(f"ANALYZE {STAGE}")
         _resolve(cursor, stock="stock" in kinds)
         changed: set[int] = set()
         if "stock" in kinds:
@@ -206,6 +212,7 @@ def _resolve(cursor, *, stock: bool) -> None:
         f"LEFT JOIN {StockLocation._meta.db_table} l "
         "ON s.code IS NULL AND l.code = s.location AND l.active"
     )
+    cursor.execute(f"ANALYZE {ROWS}")
 
 
 def _apply_counts(cursor, *, run: SyncRun, channel, now) -> set[int]:
@@ -231,6 +238,7 @@ def _apply_counts(cursor, *, run: SyncRun, channel, now) -> set[int]:
     )
     if not cursor.rowcount:
         return set()
+    cursor.execute(f"ANALYZE {FRESH}")
     cursor.execute(
         f"INSERT INTO {stock} (variant_id, location_id, on_hand, reserved, incoming, "
         "reorder_point, needs_count, updated_at) "
@@ -331,6 +339,7 @@ def _apply_prices(cursor, *, channel, now) -> set[int]:
     )
     if not cursor.rowcount:
         return set()
+    cursor.execute(f"ANALYZE {PRICES}")
     # Existing listings locked in primary-key order (as the catalog's services do), then
     # one upsert in variant order.
     cursor.execute(
