@@ -1,5 +1,8 @@
 """Pulling feeds: stream a channel's feed, validate each row, apply batches with bulk
-operations, record the run. Bad rows are rejected one by one; the rest is applied."""
+operations, record the run. Bad rows are rejected one by one; the rest is applied.
+
+Stock and price feeds on PostgreSQL are applied set-based, a chunk at a time
+(omni.sync.services.feed_sql); the handlers' `clean` validates every row on both paths."""
 
 from __future__ import annotations
 
