@@ -225,6 +225,9 @@ OMNI_ORDER_RETURN_WINDOW_DAYS = int(os.environ.get("ORDER_RETURN_WINDOW_DAYS", "
 # How long an outbound push claimed by a worker that then died stays claimed before another
 # worker may send it again (longer than any connector's HTTP timeout).
 OMNI_SYNC_SEND_LEASE_SECONDS = int(os.environ.get("SYNC_SEND_LEASE_SECONDS", "120"))
+# Rows of a stock or price feed applied (and committed, with the run's resume point) together
+# on PostgreSQL, where a chunk is staged with COPY and applied with set-based statements.
+OMNI_SYNC_FEED_CHUNK_ROWS = int(os.environ.get("SYNC_FEED_CHUNK_ROWS", "50000"))
 
 LOGGING = {
     "version": 1,

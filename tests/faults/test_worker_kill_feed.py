@@ -15,7 +15,7 @@ from inventory.models import Stock, StockLocation, StockMovement
 from inventory.services import StockLine, stock_receive
 from omni.models import Channel
 from omni.sync.models import ConnectorSettings, StockDrift, StockSnapshotMark, SyncRun
-from omni.sync.services.feeds import BATCH_SIZE, feed_pull
+from omni.sync.services.feeds import feed_pull
 from tests.faults.conftest import Processes, send_task, service_env, start_worker, wait_for
 
 pytestmark = [
@@ -25,7 +25,10 @@ pytestmark = [
 ]
 
 SKUS = 500
-CYCLES = 24  # rows = SKUS * CYCLES = 12,000: six batches of 2,000
+CYCLES = 24  # rows = SKUS * CYCLES = 12,000: six chunks of 2,000
+# The chunk size the worker is given (SYNC_FEED_CHUNK_ROWS) and the reference run uses: the
+# default chunk would hold the whole feed, leaving nothing to be killed in the middle of.
+CHUNK = 2000
 
 
 def make_copy(prefix: str) -> Channel:
@@ -120,11 +123,18 @@ def test_worker_killed_mid_feed_resumes_to_the_uninterrupted_end_state(
     total_lines = 1 + SKUS * CYCLES
 
     # The reference: the same feed, uninterrupted, on the fresh copy.
-    reference = feed_pull(channel=fresh, kinds=["stock", "prices"], source=str(tmp_path / "u.csv"))
+    reference = feed_pull(
+        channel=fresh, kinds=["stock", "prices"], source=str(tmp_path / "u.csv"), batch_size=CHUNK
+    )
     assert reference.lines_done == total_lines
 
     redis = private_redis
-    env = service_env(broker_url=redis.url, CELERY_VISIBILITY_TIMEOUT=3, DB_CONN_MAX_AGE=0)
+    env = service_env(
+        broker_url=redis.url,
+        CELERY_VISIBILITY_TIMEOUT=3,
+        DB_CONN_MAX_AGE=0,
+        SYNC_FEED_CHUNK_ROWS=CHUNK,
+    )
     worker = start_worker(procs, env, "feed-a")
     task_id = send_task(
         redis.url, "sync.feed_pull", args=[killed.pk, ["stock", "prices"], str(tmp_path / "k.csv")]
@@ -139,7 +149,7 @@ def test_worker_killed_mid_feed_resumes_to_the_uninterrupted_end_state(
     run = SyncRun.objects.get(channel=killed)
     assert run.finished_at is None
     assert 0 < run.lines_done < total_lines, "the worker must die with batches left to apply"
-    assert run.lines_done % BATCH_SIZE == 1, "progress is recorded per committed batch"
+    assert run.lines_done % CHUNK == 1, "progress is recorded per committed chunk"
     assert run.run_key == f"pull:{task_id}"
 
     start_worker(procs, env, "feed-b")

@@ -34,14 +34,16 @@ class WorkerKilled(BaseException):
 
 
 def test_task_redelivered_after_a_crash_resumes_and_applies_nothing_twice(
-    tmp_path, market, connector, warehouse, skus, monkeypatch
+    tmp_path, market, connector, warehouse, skus, monkeypatch, settings
 ):
     as_of = (timezone.now() - timedelta(minutes=5)).isoformat()
     path = tmp_path / "stock.csv"
     path.write_text(
         "sku,quantity,as_of\n" + "".join(f"{s},{n},{as_of}\n" for n, s in enumerate(skus, 1))
     )
+    # One row per batch, on the per-row path (BATCH_SIZE) and on the set-based one alike.
     monkeypatch.setattr(feeds, "BATCH_SIZE", 1)
+    settings.OMNI_SYNC_FEED_CHUNK_ROWS = 1
     real = feeds._process_batch
     seen = {"n": 0}
 

@@ -9,7 +9,7 @@ from abc import ABC
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import requests
 
@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from omni.sync.models import ConnectorSettings, OutboundMessage
 
 
-@dataclass(frozen=True)
-class FeedRow:
-    """One record of a feed: its line number, its raw text, and either a dict or why not."""
+class FeedRow(NamedTuple):
+    """One record of a feed: its line number, its raw text, and either a dict or why not.
+    (A named tuple: feeds make hundreds of thousands of them, and it is the cheapest
+    immutable record to build.)"""
 
     line: int
     raw: str
@@ -40,6 +41,22 @@ def _csv_raw(values: list[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow(values)
     return buffer.getvalue()
+
+
+def _raw_of(values: list[str], width: int) -> str:
+    """The raw text of a row as `_csv_raw` writes it: plain fields (no delimiter, quote or
+    line break in any of them, so none needs quoting) are simply joined, which is what the
+    writer would produce; anything else goes through the writer."""
+    joined = ",".join(values)
+    if (
+        not joined
+        or joined.count(",") != width - 1
+        or '"' in joined
+        or "\n" in joined
+        or "\r" in joined
+    ):
+        return _csv_raw(values)
+    return joined
 
 
 def iter_csv(stream: io.TextIOBase) -> Iterator[FeedRow]:
@@ -68,7 +85,9 @@ def iter_csv(stream: io.TextIOBase) -> Iterator[FeedRow]:
                 f"expected {width} fields, found {len(values)}",
             )
             continue
-        yield FeedRow(reader.line_num, _csv_raw(values), dict(zip(header, values, strict=True)))
+        yield FeedRow(
+            reader.line_num, _raw_of(values, width), dict(zip(header, values, strict=True))
+        )
 
 
 def iter_jsonl(stream: io.TextIOBase) -> Iterator[FeedRow]:

@@ -1,5 +1,8 @@
 """Pulling feeds: stream a channel's feed, validate each row, apply batches with bulk
-operations, record the run. Bad rows are rejected one by one; the rest is applied."""
+operations, record the run. Bad rows are rejected one by one; the rest is applied.
+
+Stock and price feeds on PostgreSQL are applied set-based, a chunk at a time
+(omni.sync.services.feed_sql); the handlers' `clean` validates every row on both paths."""
 
 from __future__ import annotations
 
@@ -9,8 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from itertools import chain, islice
+from typing import Any, NamedTuple
 
+from django.conf import settings as django_settings
 from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -41,6 +46,8 @@ from omni.sync.services.runs import (
 
 logger = logging.getLogger(__name__)
 
+# Rows per batch of the per-row path (SQLite, orders); the set-based path on PostgreSQL
+# applies chunks of settings.OMNI_SYNC_FEED_CHUNK_ROWS.
 BATCH_SIZE = 2000
 # A count dated further ahead than this is a clock or feed error, not a count.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -78,6 +85,20 @@ def _count(data: dict, name: str) -> int:
     if number < 0:
         raise RowRejected(f"{name} {number} is negative.", code="negative_quantity", field=name)
     return number
+
+
+def _memo(memo: dict, value: Any, clean: Callable[[], Any]) -> Any:
+    """`clean()` of a field value, remembered per text: feeds repeat the same quantities,
+    prices and times over and over, and the rules are pure functions of the text. Only text
+    is remembered (JSON values such as True and 1 compare equal but are judged differently);
+    a rejected value raises every time."""
+    if type(value) is not str:
+        return clean()
+    try:
+        return memo[value]
+    except KeyError:
+        result = memo[value] = clean()
+        return result
 
 
 def _as_of(data: dict, default: datetime | None) -> datetime:
@@ -140,7 +161,13 @@ class FeedHandler:
         # Lines `apply` refused (a service said no); reset for every batch.
         self.rejected_lines: set[int] = set()
 
+    def new_chunk(self) -> None:
+        """Called before each batch: forget what `clean` remembered (a time is judged
+        against the batch's clock, and memory stays bounded)."""
+
     def clean(self, data: dict) -> Any:
+        """The value of one row, or RowRejected. Both the per-row and the set-based path
+        (omni.sync.services.feed_sql) validate every row with this."""
         raise NotImplementedError
 
     def resolve(self, items: list[Item], reject: Callable[[Item, str, str], None]) -> list[Item]:
@@ -150,8 +177,7 @@ class FeedHandler:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
-class StockValue:
+class StockValue(NamedTuple):
     sku: str
     location_code: str
     quantity: int
@@ -171,16 +197,22 @@ class StockHandler(FeedHandler):
         self._locations: dict[str, int] = dict(
             StockLocation.objects.filter(active=True).values_list("code", "id")
         )
+        self._quantities: dict[str, int] = {}
+        self._times: dict[str, datetime] = {}
+
+    def new_chunk(self) -> None:
+        self._quantities.clear()
+        self._times.clear()
 
     def clean(self, data: dict) -> StockValue:
         location = data.get("location") or self.settings.stock_location
         if not location:
             raise RowRejected("location is required.", code="required", field="location")
         return StockValue(
-            sku=_text(data, "sku", max_length=64),
-            location_code=str(location).strip(),
-            quantity=_count(data, "quantity"),
-            as_of=_as_of(data, self.options.get("as_of")),
+            _text(data, "sku", max_length=64),
+            str(location).strip(),
+            _memo(self._quantities, data.get("quantity"), lambda: _count(data, "quantity")),
+            _memo(self._times, data.get("as_of"), lambda: _as_of(data, self.options.get("as_of"))),
         )
 
     def resolve(self, items, reject):
@@ -275,8 +307,7 @@ def _advance_marks(as_of: dict[tuple[int, int], datetime]) -> set[tuple[int, int
     return moved
 
 
-@dataclass(frozen=True)
-class PriceValue:
+class PriceValue(NamedTuple):
     sku: str
     price: Decimal
     compare_at_price: Decimal | None
@@ -290,10 +321,27 @@ class PriceHandler(FeedHandler):
     kind = "prices"
     atomic = False
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._amounts: dict[tuple, tuple[Decimal, Decimal | None]] = {}
+
+    def new_chunk(self) -> None:
+        self._amounts.clear()
+
     def clean(self, data: dict) -> PriceValue:
+        sku = _text(data, "sku", max_length=64)
+        key = (data.get("price"), data.get("compare_at_price"), data.get("currency"))
+        if all(value is None or type(value) is str for value in key):
+            amounts = self._amounts.get(key)
+            if amounts is None:
+                amounts = self._amounts[key] = self._clean_amounts(data)
+        else:
+            amounts = self._clean_amounts(data)
+        return PriceValue(sku, *amounts)
+
+    def _clean_amounts(self, data: dict) -> tuple[Decimal, Decimal | None]:
         from catalog.validation import clean_compare_at, clean_listing_currency, clean_price
 
-        sku = _text(data, "sku", max_length=64)
         try:
             # The catalog's own rules, so a feed and staff are refused the same prices.
             currency = clean_listing_currency(
@@ -309,7 +357,7 @@ class PriceHandler(FeedHandler):
             clean_compare_at(price, compare_at, field="compare_at_price")
         except DomainError as exc:
             raise RowRejected(exc.message, code=exc.code, field=exc.field) from None
-        return PriceValue(sku, price, compare_at)
+        return price, compare_at
 
     def resolve(self, items, reject):
         variants = _variants((item.value.sku for item in items), self.variant_cache)
@@ -458,9 +506,29 @@ def _batches(rows: Iterator[FeedRow], size: int) -> Iterator[list[FeedRow]]:
         yield batch
 
 
+def _chunks(rows: Iterable[FeedRow], size: int) -> Iterator[Iterator[FeedRow]]:
+    """The rows in consecutive runs of at most `size`, each an iterator the batch consumes
+    as it goes (so the set-based path streams a chunk without ever holding it)."""
+    rows = iter(rows)
+    for first in rows:
+        yield chain((first,), islice(rows, size - 1))
+
+
 def _process_batch(
-    *, run: SyncRun, handlers: list[FeedHandler], rows: list[FeedRow]
+    *,
+    run: SyncRun,
+    handlers: list[FeedHandler],
+    rows: Iterable[FeedRow],
+    set_based: bool = False,
 ) -> BatchOutcome:
+    """Apply one batch and record it with the run's progress, all or nothing."""
+    for handler in handlers:
+        handler.new_chunk()
+    if set_based:
+        from omni.sync.services.feed_sql import chunk_apply
+
+        return chunk_apply(run=run, handlers=handlers, rows=rows)
+    rows = list(rows)
     outcome = BatchOutcome(read=len(rows))
     rejected: set[int] = set()
 
@@ -505,6 +573,12 @@ def _process_batch(
         outcome.unchanged = outcome.read - outcome.applied - len(outcome.rejections)
         run_record_batch(run=run, outcome=outcome, last_line=rows[-1].line)
     return outcome
+
+
+def set_based_supported(kinds: Sequence[str]) -> bool:
+    """Stock counts and prices are applied set-based (COPY into a staging table, then a few
+    statements per chunk) on PostgreSQL; orders, and any kind on SQLite, row by row."""
+    return connection.vendor == "postgresql" and bool(kinds) and set(kinds) <= {"stock", "prices"}
 
 
 def connector_settings_for(channel: Channel) -> ConnectorSettings:
@@ -588,18 +662,20 @@ def feed_apply_rows(
         return run
     options = {"as_of": as_of}
     handlers = [HANDLERS[k](channel=channel, settings=settings, options=options) for k in kinds]
+    set_based = set_based_supported(kinds)
+    size = batch_size or (django_settings.OMNI_SYNC_FEED_CHUNK_ROWS if set_based else BATCH_SIZE)
     skip_to = run.lines_done
     try:
         remaining = (row for row in rows() if row.line > skip_to)
-        for batch in _batches(remaining, batch_size or BATCH_SIZE):
-            _process_batch(run=run, handlers=handlers, rows=batch)
+        for batch in _chunks(remaining, size):
+            outcome = _process_batch(run=run, handlers=handlers, rows=batch, set_based=set_based)
             # With DEBUG on Django keeps every query's SQL; a long feed would grow memory with
             # it (thousands of multi-row statements), so forget them batch by batch (unless
             # someone, like a test counting queries, asked for them explicitly).
             if not connection.force_debug_cursor:
                 reset_queries()
             if progress:
-                progress(len(batch))
+                progress(outcome.read)
     except FeedUnavailable as exc:
         logger.warning("feed %s of %s unavailable: %s", run.kind, channel.code, exc.code)
         return run_finish(run=run, error=exc.message)

@@ -87,11 +87,26 @@ def run_record_batch(*, run: SyncRun, outcome: BatchOutcome, last_line: int) -> 
         ["run", "sku", "location", "counted", "expected", "drift"],
         [(run.pk, d.sku, d.location, d.counted, d.expected, d.drift) for d in outcome.drifts],
     )
+    run_record_progress(
+        run=run,
+        read=outcome.read,
+        applied=outcome.applied,
+        unchanged=outcome.unchanged,
+        rejected=len(outcome.rejections),
+        last_line=last_line,
+    )
+
+
+def run_record_progress(
+    *, run: SyncRun, read: int, applied: int, unchanged: int, rejected: int, last_line: int
+) -> None:
+    """Advance the run's counters and resume point (the rejected rows and drifts themselves
+    already written by the caller, in the same transaction)."""
     SyncRun.objects.filter(pk=run.pk).update(
-        rows_read=F("rows_read") + outcome.read,
-        rows_applied=F("rows_applied") + outcome.applied,
-        rows_unchanged=F("rows_unchanged") + outcome.unchanged,
-        rows_rejected=F("rows_rejected") + len(outcome.rejections),
+        rows_read=F("rows_read") + read,
+        rows_applied=F("rows_applied") + applied,
+        rows_unchanged=F("rows_unchanged") + unchanged,
+        rows_rejected=F("rows_rejected") + rejected,
         lines_done=last_line,
     )
 
