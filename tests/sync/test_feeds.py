@@ -79,6 +79,39 @@ def test_mixed_feed_applies_good_rows_and_rejects_each_bad_one_with_line_and_rea
     assert drifts == {"A-1": 5, "B-2": 9}
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_row_with_a_nul_character_is_rejected_and_the_rest_applied(
+    tmp_path, market, connector, warehouse, skus, t0, fmt
+):
+    if fmt == "csv":
+        text = (
+            "sku,location,quantity,as_of\n"
+            f"A-1,wh,5,{iso(t0)}\n"
+            f"B-\x002,wh,3,{iso(t0)}\n"
+            f"C-3,wh\x00,4\n"
+            f"C-3,wh,4,{iso(t0)}\n"
+        )
+    else:
+        text = (
+            f'{{"sku": "A-1", "location": "wh", "quantity": 5, "as_of": "{iso(t0)}"}}\n'
+            f'{{"sku": "B-\\u00002", "location": "wh", "quantity": 3, "as_of": "{iso(t0)}"}}\n'
+            f'{{"sku": "B-2\x00", "location": "wh", "quantity": 3, "as_of": "{iso(t0)}"}}\n'
+            f'{{"sku": "C-3", "location": "wh", "quantity": 4, "as_of": "{iso(t0)}"}}\n'
+        )
+    path = write(tmp_path, f"stock.{fmt}", text)
+
+    run = feed_pull(channel=market, kinds=["stock"], source=path)
+
+    rejected = {r.line: (r.code, r.raw) for r in SyncRejection.objects.filter(run=run)}
+    first_line = 2 if fmt == "csv" else 1
+    assert set(rejected) == {first_line + 1, first_line + 2}
+    assert {code for code, _ in rejected.values()} == {"malformed_row"}
+    assert all("\x00" not in raw for _, raw in rejected.values())
+    assert on_hand(skus["A-1"], warehouse) == 5
+    assert on_hand(skus["C-3"], warehouse) == 4
+    assert not Stock.objects.filter(variant=skus["B-2"]).exists()
+
+
 def test_rerunning_the_same_feed_changes_nothing(tmp_path, market, connector, warehouse, skus, t0):
     path = write(tmp_path, "stock.csv", f"sku,quantity,as_of\nA-1,5,{iso(t0)}\nB-2,3,{iso(t0)}\n")
     first = feed_pull(channel=market, kinds=["stock"], source=path)

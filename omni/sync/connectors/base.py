@@ -59,6 +59,14 @@ def _raw_of(values: list[str], width: int) -> str:
     return joined
 
 
+NUL_ERROR = "NUL character in the row (text may not contain NUL)"
+
+
+def _printable(raw: str) -> str:
+    """A raw row as it can be stored: NUL shown as an escape (PostgreSQL text refuses it)."""
+    return raw.replace("\x00", "\\x00")
+
+
 def iter_csv(stream: io.TextIOBase) -> Iterator[FeedRow]:
     """CSV with a header line; a row with the wrong number of fields is a bad row, not a crash."""
     reader = csv.reader(stream)
@@ -80,14 +88,16 @@ def iter_csv(stream: io.TextIOBase) -> Iterator[FeedRow]:
         if len(values) != width:
             yield FeedRow(
                 reader.line_num,
-                _csv_raw(values),
+                _printable(_csv_raw(values)),
                 None,
                 f"expected {width} fields, found {len(values)}",
             )
             continue
-        yield FeedRow(
-            reader.line_num, _raw_of(values, width), dict(zip(header, values, strict=True))
-        )
+        raw = _raw_of(values, width)
+        if "\x00" in raw:
+            yield FeedRow(reader.line_num, _printable(raw), None, NUL_ERROR)
+            continue
+        yield FeedRow(reader.line_num, raw, dict(zip(header, values, strict=True)))
 
 
 def iter_jsonl(stream: io.TextIOBase) -> Iterator[FeedRow]:
@@ -95,6 +105,9 @@ def iter_jsonl(stream: io.TextIOBase) -> Iterator[FeedRow]:
     for number, text in enumerate(stream, start=1):
         line = text.strip()
         if not line:
+            continue
+        if "\x00" in line or "\\u0000" in line:
+            yield FeedRow(number, _printable(line), None, NUL_ERROR)
             continue
         try:
             value = json.loads(line)
