@@ -13,8 +13,12 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db.models import QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
 
+from catalog import money
 from catalog.availability import availability_provider, available_to_sell_expression
 from catalog.errors import CatalogInvalid, ProductNotFound
 from catalog.filters import StorefrontProductFilter
@@ -120,6 +124,147 @@ def storefront_offers(*, channel: Channel, product_ids: Iterable[int]) -> dict[i
     for product_offers in offers.values():
         product_offers.sort(key=_by_sku)
     return offers
+
+
+# --- the storefront page as JSON built by PostgreSQL -----------------------------------------
+
+
+def storefront_page_in_sql(*, channel: Channel) -> bool:
+    """Whether `storefront_page_json` can build the list page of `channel`: on PostgreSQL,
+    with an availability provider that offers its figure as SQL. Elsewhere the page is
+    built in Python from `storefront_offers` (`catalog.api.product_payload`)."""
+    return connection.vendor == "postgresql" and hasattr(
+        availability_provider(), "available_to_sell_expression"
+    )
+
+
+def _scale_sql(currency_sql: str) -> str:
+    """The number of decimals of the currency named by `currency_sql` (see `money`)."""
+    whens = " ".join(
+        f"WHEN '{code}' THEN {units}"
+        for code, units in sorted(money.MINOR_UNITS.items())
+        if code.isascii() and code.isalpha() and code.isupper() and len(code) == 3
+    )
+    return f"CASE upper({currency_sql}) {whens} ELSE {money.DEFAULT_MINOR_UNITS} END"
+
+
+def _timestamp_sql(column: str) -> str:
+    """A timestamptz as DRF renders an aware UTC datetime: ISO 8601 with microseconds only
+    when there are some, and `Z` for UTC."""
+    return (
+        f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+        f"CASE WHEN to_char({column}, 'US') = '000000' THEN '' "
+        f"ELSE '.' || to_char({column}, 'US') END || 'Z'"
+    )
+
+
+def _quoted(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def storefront_page_json(
+    *, channel: Channel, products: QuerySet, bottom: int, top: int
+) -> tuple[int | None, int, str]:
+    """Rows `bottom:top` of `products` (a filtered, ordered `storefront_product_list`) as
+    the JSON array of the list's `results`, built by PostgreSQL in ONE statement: the page
+    of product ids with the total count (`catalog.pagination.RowCount`), the products and
+    categories, and per product its offers (active variants with a published listing in
+    `channel`, by SKU, available-to-sell from the provider's SQL expression) aggregated
+    with the cheapest price and the available sum. The JSON is the one
+    `catalog.api.product_payload` builds (money as strings with the currency's decimals,
+    timestamps as DRF writes them); a test holds the two equal.
+
+    Returns (total or None when the page is empty, number of products, JSON text). Only
+    when `storefront_page_in_sql(channel=channel)`."""
+    from catalog.pagination import TOTAL, RowCount
+
+    ordering = [name.lstrip("-") for name in products.query.order_by]
+    keys = list(dict.fromkeys(["product_id", *ordering]))
+    try:
+        page_sql, page_params = products.values(*keys, **{TOTAL: RowCount(products)})[
+            bottom:top
+        ].query.sql_with_params()
+    except EmptyResultSet:  # a filter matching nothing, e.g. an unknown category (none())
+        return None, 0, "[]"
+    order_sql = ", ".join(
+        f"{_quoted(name.lstrip('-'))} {'DESC' if name.startswith('-') else 'ASC'}"
+        for name in products.query.order_by
+    )
+    available = available_to_sell_expression(channel=channel, variant_ref="variant_id")
+    listing_sql, listing_params = (
+        Listing.objects.filter(channel=channel, published=True, variant_id=RawSQL('"v"."id"', ()))
+        .order_by()
+        .values(
+            l_price=F("price"),
+            l_compare=F("compare_at_price"),
+            l_currency=F("currency"),
+            l_available=available,
+        )
+        .query.sql_with_params()
+    )
+    product_table = _quoted(Product._meta.db_table)
+    category_table = _quoted(Category._meta.db_table)
+    variant_table = _quoted(Variant._meta.db_table)
+    listing_scale = _scale_sql('"l"."l_currency"')
+    sql = f"""
+WITH "page" AS MATERIALIZED ({page_sql})
+SELECT
+  (SELECT {_quoted(TOTAL)} FROM "page" LIMIT 1),
+  (SELECT COUNT(*) FROM "page"),
+  (SELECT json_agg("item" ORDER BY {order_sql})::text FROM (
+    SELECT "page".*, json_build_object(
+      'id', "p"."id",
+      'name', "p"."name",
+      'slug', "p"."slug",
+      'description', "p"."description",
+      'brand', "p"."brand",
+      'category', CASE WHEN "c"."id" IS NULL THEN NULL ELSE json_build_object(
+        'id', "c"."id", 'name', "c"."name", 'slug', "c"."slug", 'path', "c"."path") END,
+      'attributes', "p"."attributes",
+      'images', "p"."images",
+      'currency', %s::text,
+      'price_from', round("o"."price_from", %s)::text,
+      'available', COALESCE("o"."available", 0),
+      'in_stock', COALESCE("o"."available", 0) > 0,
+      'created_at', {_timestamp_sql('"p"."created_at"')},
+      'variants', COALESCE("o"."variants", '[]'::json)
+    ) AS "item"
+    FROM "page"
+    JOIN {product_table} "p" ON "p"."id" = "page"."product_id"
+    LEFT JOIN {category_table} "c" ON "c"."id" = "p"."category_id"
+    LEFT JOIN LATERAL (
+      SELECT
+        json_agg(json_build_object(
+          'id', "v"."id",
+          'sku', "v"."sku",
+          'barcode', "v"."barcode",
+          'name', "v"."name",
+          'options', "v"."options",
+          'weight_grams', "v"."weight_grams",
+          'price', round("l"."l_price", {listing_scale})::text,
+          'compare_at_price', round("l"."l_compare", {listing_scale})::text,
+          'currency', "l"."l_currency",
+          'available', "l"."l_available",
+          'in_stock', "l"."l_available" > 0
+        ) ORDER BY "v"."sku" COLLATE "C") AS "variants",
+        MIN("l"."l_price") AS "price_from",
+        SUM("l"."l_available") AS "available"
+      FROM {variant_table} "v"
+      CROSS JOIN LATERAL ({listing_sql} OFFSET 0) "l"
+      WHERE "v"."product_id" = "page"."product_id" AND "v"."active"
+    ) "o" ON TRUE
+  ) "items")
+"""
+    params = (
+        *page_params,
+        channel.currency,
+        money.minor_units(channel.currency),
+        *listing_params,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        total, count, text = cursor.fetchone()
+    return total, count, text or "[]"
 
 
 def _by_sku(offer: Offer) -> str:
