@@ -8,8 +8,9 @@ folded in when the availability provider can express it in SQL (else its one que
 Rows are read as plain values, not model instances: a page carries hundreds of offers.
 """
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -19,7 +20,11 @@ from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
 
 from catalog import money
-from catalog.availability import availability_provider, available_to_sell_expression
+from catalog.availability import (
+    availability_provider,
+    available_to_sell_expression,
+    available_to_sell_expression_key,
+)
 from catalog.errors import CatalogInvalid, ProductNotFound
 from catalog.filters import StorefrontProductFilter
 from catalog.models import Category, ChannelProduct, Listing, Product, Variant
@@ -138,14 +143,23 @@ def storefront_page_in_sql(*, channel: Channel) -> bool:
     )
 
 
-def _scale_sql(currency_sql: str) -> str:
-    """The number of decimals of the currency named by `currency_sql` (see `money`)."""
-    whens = " ".join(
-        f"WHEN '{code}' THEN {units}"
-        for code, units in sorted(money.MINOR_UNITS.items())
-        if code.isascii() and code.isalpha() and code.isupper() and len(code) == 3
+def _scale_sql(currency_sql: str, channel: Channel) -> tuple[str, tuple]:
+    """SQL for the number of decimals of the currency named by `currency_sql` (see `money`),
+    with its params: the channel's currency's by one comparison (listings are in it), else
+    looked up in the table of currencies whose precision is not the default."""
+    return (
+        f"CASE WHEN {currency_sql} = %s THEN %s "
+        f"ELSE COALESCE((%s::jsonb ->> upper({currency_sql}))::int, %s) END",
+        (
+            channel.currency,
+            money.minor_units(channel.currency),
+            _MINOR_UNITS_JSON,
+            money.DEFAULT_MINOR_UNITS,
+        ),
     )
-    return f"CASE upper({currency_sql}) {whens} ELSE {money.DEFAULT_MINOR_UNITS} END"
+
+
+_MINOR_UNITS_JSON = json.dumps(money.MINOR_UNITS)
 
 
 def _timestamp_sql(column: str) -> str:
@@ -160,6 +174,39 @@ def _timestamp_sql(column: str) -> str:
 
 def _quoted(name: str) -> str:
     return connection.ops.quote_name(name)
+
+
+_OFFER_LISTING_SQL: dict[Hashable, tuple[str, tuple]] = {}
+
+
+def _offer_listing_sql(channel: Channel) -> tuple[str, tuple]:
+    """The published listing in `channel` of the variant aliased "v", with its
+    available-to-sell: compiled once per `available_to_sell_expression_key` when the
+    provider offers one (building and compiling the expression is a good part of a
+    request's CPU otherwise)."""
+    key = available_to_sell_expression_key(channel=channel)
+    compiled = None if key is None else _OFFER_LISTING_SQL.get(key)
+    if compiled is None:
+        available = available_to_sell_expression(channel=channel, variant_ref="variant_id")
+        sql, params = (
+            Listing.objects.filter(
+                channel=channel, published=True, variant_id=RawSQL('"v"."id"', ())
+            )
+            .order_by()
+            .values(
+                l_price=F("price"),
+                l_compare=F("compare_at_price"),
+                l_currency=F("currency"),
+                l_available=available,
+            )
+            .query.sql_with_params()
+        )
+        compiled = (sql, tuple(params))
+        if key is not None:
+            if len(_OFFER_LISTING_SQL) >= 1024:
+                _OFFER_LISTING_SQL.clear()
+            _OFFER_LISTING_SQL[key] = compiled
+    return compiled
 
 
 def storefront_page_json(
@@ -187,79 +234,73 @@ def storefront_page_json(
     except EmptyResultSet:  # a filter matching nothing, e.g. an unknown category (none())
         return None, 0, "[]"
     order_sql = ", ".join(
-        f"{_quoted(name.lstrip('-'))} {'DESC' if name.startswith('-') else 'ASC'}"
+        f'"page".{_quoted(name.lstrip("-"))} {"DESC" if name.startswith("-") else "ASC"}'
         for name in products.query.order_by
     )
-    available = available_to_sell_expression(channel=channel, variant_ref="variant_id")
-    listing_sql, listing_params = (
-        Listing.objects.filter(channel=channel, published=True, variant_id=RawSQL('"v"."id"', ()))
-        .order_by()
-        .values(
-            l_price=F("price"),
-            l_compare=F("compare_at_price"),
-            l_currency=F("currency"),
-            l_available=available,
-        )
-        .query.sql_with_params()
-    )
+    listing_sql, listing_params = _offer_listing_sql(channel)
     product_table = _quoted(Product._meta.db_table)
     category_table = _quoted(Category._meta.db_table)
     variant_table = _quoted(Variant._meta.db_table)
-    listing_scale = _scale_sql('"l"."l_currency"')
+    listing_scale, scale_params = _scale_sql('"l"."l_currency"', channel)
+    # Objects are written from rows (json_agg of a row: its columns in order are the keys),
+    # cheaper in PostgreSQL than json_build_object per variant.
     sql = f"""
 WITH "page" AS MATERIALIZED ({page_sql})
 SELECT
   (SELECT {_quoted(TOTAL)} FROM "page" LIMIT 1),
   (SELECT COUNT(*) FROM "page"),
-  (SELECT json_agg("item" ORDER BY {order_sql})::text FROM (
-    SELECT "page".*, json_build_object(
-      'id', "p"."id",
-      'name', "p"."name",
-      'slug', "p"."slug",
-      'description', "p"."description",
-      'brand', "p"."brand",
-      'category', CASE WHEN "c"."id" IS NULL THEN NULL ELSE json_build_object(
-        'id', "c"."id", 'name', "c"."name", 'slug', "c"."slug", 'path', "c"."path") END,
-      'attributes', "p"."attributes",
-      'images', "p"."images",
-      'currency', %s::text,
-      'price_from', round("o"."price_from", %s)::text,
-      'available', COALESCE("o"."available", 0),
-      'in_stock', COALESCE("o"."available", 0) > 0,
-      'created_at', {_timestamp_sql('"p"."created_at"')},
-      'variants', COALESCE("o"."variants", '[]'::json)
-    ) AS "item"
+  (SELECT json_agg("item" ORDER BY {order_sql})::text
     FROM "page"
     JOIN {product_table} "p" ON "p"."id" = "page"."product_id"
     LEFT JOIN {category_table} "c" ON "c"."id" = "p"."category_id"
     LEFT JOIN LATERAL (
       SELECT
-        json_agg(json_build_object(
-          'id', "v"."id",
-          'sku', "v"."sku",
-          'barcode', "v"."barcode",
-          'name', "v"."name",
-          'options', "v"."options",
-          'weight_grams', "v"."weight_grams",
-          'price', round("l"."l_price", {listing_scale})::text,
-          'compare_at_price', round("l"."l_compare", {listing_scale})::text,
-          'currency', "l"."l_currency",
-          'available', "l"."l_available",
-          'in_stock', "l"."l_available" > 0
-        ) ORDER BY "v"."sku" COLLATE "C") AS "variants",
+        json_agg("offer" ORDER BY "offer"."sku" COLLATE "C") AS "variants",
         MIN("l"."l_price") AS "price_from",
         SUM("l"."l_available") AS "available"
       FROM {variant_table} "v"
       CROSS JOIN LATERAL ({listing_sql} OFFSET 0) "l"
+      CROSS JOIN LATERAL (SELECT
+        "v"."id" AS "id",
+        "v"."sku" AS "sku",
+        "v"."barcode" AS "barcode",
+        "v"."name" AS "name",
+        "v"."options" AS "options",
+        "v"."weight_grams" AS "weight_grams",
+        round("l"."l_price", {listing_scale})::text AS "price",
+        round("l"."l_compare", {listing_scale})::text AS "compare_at_price",
+        "l"."l_currency" AS "currency",
+        "l"."l_available" AS "available",
+        "l"."l_available" > 0 AS "in_stock"
+      ) "offer"
       WHERE "v"."product_id" = "page"."product_id" AND "v"."active"
     ) "o" ON TRUE
-  ) "items")
+    CROSS JOIN LATERAL (SELECT
+      "p"."id" AS "id",
+      "p"."name" AS "name",
+      "p"."slug" AS "slug",
+      "p"."description" AS "description",
+      "p"."brand" AS "brand",
+      CASE WHEN "c"."id" IS NULL THEN NULL ELSE json_build_object(
+        'id', "c"."id", 'name', "c"."name", 'slug', "c"."slug", 'path', "c"."path"
+      ) END AS "category",
+      "p"."attributes" AS "attributes",
+      "p"."images" AS "images",
+      %s::text AS "currency",
+      round("o"."price_from", %s)::text AS "price_from",
+      COALESCE("o"."available", 0) AS "available",
+      COALESCE("o"."available", 0) > 0 AS "in_stock",
+      {_timestamp_sql('"p"."created_at"')} AS "created_at",
+      COALESCE("o"."variants", '[]'::json) AS "variants"
+    ) "item")
 """
     params = (
         *page_params,
+        *listing_params,
+        *scale_params,
+        *scale_params,
         channel.currency,
         money.minor_units(channel.currency),
-        *listing_params,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
