@@ -191,6 +191,21 @@ def test_category_prefix_does_not_leak_into_siblings(channel, key_client):
     assert ids(key_client(channel).get(URL, {"category": "shoe"})) == [one.product_id]
 
 
+def test_category_filter_works_past_the_literal_id_limit(channel, key_client, monkeypatch):
+    # A large subtree switches from literal category ids to a subquery; same result, and
+    # the prefix still does not leak into siblings.
+    monkeypatch.setattr(filters, "MAX_LITERAL_IDS", 1)
+    apparel = CategoryFactory(slug="apparel")
+    tops = CategoryFactory(slug="tops", parent=apparel)
+    top = listed(channel, product=ProductFactory(category=tops))
+    root = listed(channel, product=ProductFactory(category=apparel))
+    listed(channel, product=ProductFactory(category=CategoryFactory(slug="apparels")))
+    assert set(ids(key_client(channel).get(URL, {"category": "apparel"}))) == {
+        top.product_id,
+        root.product_id,
+    }
+
+
 def test_brand_filter_takes_one_or_several(channel, key_client):
     a = listed(channel, product=ProductFactory(brand="Acme"))
     b = listed(channel, product=ProductFactory(brand="Birch"))
