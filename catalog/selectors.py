@@ -1,11 +1,15 @@
 """Read queries over the catalog shared by the storefront API, staff API, admin and export.
 
-The storefront list runs a fixed number of queries whatever the page size: one over
+The storefront list runs a fixed number of queries whatever the page size. On PostgreSQL,
+with an availability provider that can express available-to-sell in SQL (the inventory one
+and the no-stock default can), it is ONE statement that returns the page's JSON and the
+total (`storefront_page_json`). Elsewhere (SQLite, lookup-only providers): one query over
 `ChannelProduct` (the channel's sellable products, with product and category joined, the
-page and the total in one round trip: see `catalog.pagination`), and one for the page's
-offers: the active variants' published listings in the channel, with available-to-sell
-folded in when the availability provider can express it in SQL (else its one query more).
-Rows are read as plain values, not model instances: a page carries hundreds of offers.
+page and the total in one round trip: see `catalog.pagination`), the page's active variants,
+and their published listings in the channel with available-to-sell folded in when it can be
+(else the provider's one query more); rows are read as plain values and the JSON is built by
+`catalog.api.product_payload`. Filters may add a lookup of their own (category subtree, SKU
+search).
 """
 
 import json
