@@ -164,9 +164,11 @@ class StorefrontProductListView(GenericAPIView):
     )
     def get(self, request):
         channel = request_channel(request)
-        rows = self.paginate_queryset(
-            selectors.storefront_product_list(channel=channel, params=request.query_params)
-        )
+        products = selectors.storefront_product_list(channel=channel, params=request.query_params)
+        if selectors.storefront_page_in_sql(channel=channel):
+            self.paginator.channel = channel
+            return self.paginator.get_page_json_response(self.paginate_queryset(products))
+        rows = self.paginate_queryset(products)
         offers = selectors.storefront_offers(
             channel=channel, product_ids=[row["product_id"] for row in rows]
         )

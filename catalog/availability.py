@@ -10,7 +10,7 @@ which the storefront folds into its own offers query instead of asking `availabl
 `available_to_sell`.
 """
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from typing import Protocol
 
 from django.db.models import Expression, IntegerField, Q, Value
@@ -33,6 +33,14 @@ class AvailabilityExpressionProvider(AvailabilityProvider, Protocol):
         `annotate()`/`values()` on any queryset with such a field."""
 
 
+class CacheableExpressionProvider(AvailabilityExpressionProvider, Protocol):
+    def available_to_sell_expression_key(self, *, channel: Channel) -> Hashable:
+        """What `available_to_sell_expression` for `channel` depends on besides the
+        channel's id (e.g. the channel's availability figures): while the key is the same,
+        the expression's SQL is, so callers may keep it compiled. Providers whose
+        expression depends on anything else do not offer this method."""
+
+
 class NoStock:
     def available_to_sell(self, *, channel: Channel, variant_ids: Iterable[int]) -> dict[int, int]:
         return {}
@@ -42,6 +50,9 @@ class NoStock:
 
     def available_to_sell_expression(self, *, channel: Channel, variant_ref: str) -> Expression:
         return Value(0, output_field=IntegerField())
+
+    def available_to_sell_expression_key(self, *, channel: Channel) -> Hashable:
+        return ()
 
 
 _provider: AvailabilityProvider = NoStock()
@@ -61,3 +72,10 @@ def available_to_sell_expression(*, channel: Channel, variant_ref: str) -> Expre
     field `variant_ref`, or None when the provider only answers `available_to_sell`."""
     method = getattr(_provider, "available_to_sell_expression", None)
     return None if method is None else method(channel=channel, variant_ref=variant_ref)
+
+
+def available_to_sell_expression_key(*, channel: Channel) -> Hashable | None:
+    """A key under which the registered provider's expression for `channel` may be kept
+    compiled (see `CacheableExpressionProvider`), or None when it may not."""
+    method = getattr(_provider, "available_to_sell_expression_key", None)
+    return None if method is None else (_provider, channel.pk, method(channel=channel))

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import django_filters
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, Subquery
 
 from catalog.availability import availability_provider
 from catalog.models import Category, ChannelProduct, Listing, Variant
@@ -94,12 +94,20 @@ class StorefrontProductFilter(django_filters.FilterSet):
     def filter_category(self, queryset, name, value):
         value = value.strip()
         lookup = Q(pk=int(value)) if value.isdigit() and len(value) < 19 else Q(slug=value)
-        path = Category.objects.filter(lookup).values_list("path", flat=True).first()
-        if path is None:
+        # The category and its descendants (a prefix of the materialised path) in one query,
+        # passed on as literal ids: the products' category index then finds them, where a
+        # join on the path prefix scans every product.
+        subtree = Category.objects.filter(
+            path__startswith=Subquery(Category.objects.filter(lookup).values("path")[:1])
+        )
+        ids = list(subtree.order_by().values_list("pk", flat=True)[: MAX_LITERAL_IDS + 1])
+        if not ids:
             # An unknown category matches nothing rather than erroring: storefront menus may
             # lag behind a category's removal.
             return queryset.none()
-        return queryset.filter(product__category__path__startswith=path)
+        if len(ids) > MAX_LITERAL_IDS:
+            return queryset.filter(product__category__in=subtree)
+        return queryset.filter(product__category_id__in=ids)
 
     def filter_brand(self, queryset, name, values):
         brands = [v.strip() for v in values if v.strip()]

@@ -1,8 +1,16 @@
 """Storefront pagination: page numbers as everywhere else in the API (`count`, `next`,
-`previous`, `results`), but the page and the total come back in one query."""
+`previous`, `results`), but the page and the total come back in one query. On PostgreSQL
+that one query also builds the page's JSON (`selectors.storefront_page_json`), which is
+sent as it comes without a serializer or renderer pass over it."""
 
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+import json
+
+from django.core.paginator import EmptyPage, InvalidPage, PageNotAnInteger, Paginator
 from django.db.models import IntegerField, Subquery
+from django.http import HttpResponse
+from rest_framework.exceptions import NotFound
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 
 from omni.pagination import PageNumberPagination
 
@@ -17,6 +25,19 @@ class RowCount(Subquery):
 
     def __init__(self, queryset, **extra):
         super().__init__(queryset.order_by().values("pk"), output_field=IntegerField(), **extra)
+
+
+class PageJSON:
+    """A page's results already written as a JSON array (`text`) of `length` items."""
+
+    __slots__ = ("length", "text")
+
+    def __init__(self, text: str, length: int):
+        self.text = text
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
 
 
 class TotalInPagePaginator(Paginator):
@@ -34,40 +55,97 @@ class TotalInPagePaginator(Paginator):
         self.values = tuple(values)
 
     def page(self, number):
-        if "count" in self.__dict__:  # the total is known already
-            page = super().page(number)
-            page.object_list = list(page.object_list.values(*self.values))
-            return page
-        try:
-            if isinstance(number, float) and not number.is_integer():
-                raise ValueError
-            number = int(number)
-        except (TypeError, ValueError) as exc:
-            raise PageNotAnInteger(self.error_messages["invalid_page"]) from exc
-        if number < 1:
-            raise EmptyPage(self.error_messages["min_page"])
-        bottom = (number - 1) * self.per_page
-        rows = list(
-            self.object_list.values(*self.values, **{TOTAL: RowCount(self.object_list)})[
-                bottom : bottom + self.per_page
-            ]
-        )
-        if rows:
-            total = rows[0][TOTAL]
-            for row in rows:
-                del row[TOTAL]
-        elif number == 1 and self.allow_empty_first_page:
-            total = 0
+        counted = "count" in self.__dict__  # the total is known already
+        if counted:
+            number = self.validate_number(number)
         else:
-            raise EmptyPage(self.error_messages["no_results"])
-        self.__dict__["count"] = total  # Paginator.count is a cached_property
+            try:
+                if isinstance(number, float) and not number.is_integer():
+                    raise ValueError
+                number = int(number)
+            except (TypeError, ValueError) as exc:
+                raise PageNotAnInteger(self.error_messages["invalid_page"]) from exc
+            if number < 1:
+                raise EmptyPage(self.error_messages["min_page"])
+        bottom = (number - 1) * self.per_page
+        total, rows = self.read(bottom, bottom + self.per_page)
+        if not counted:
+            if not len(rows):
+                if number == 1 and self.allow_empty_first_page:
+                    total = 0
+                else:
+                    raise EmptyPage(self.error_messages["no_results"])
+            self.__dict__["count"] = total  # Paginator.count is a cached_property
         return self._get_page(rows, number, self)
+
+    def read(self, bottom: int, top: int):
+        """(the total, or None when the page is empty; the page's rows)."""
+        rows = list(
+            self.object_list.values(*self.values, **{TOTAL: RowCount(self.object_list)})[bottom:top]
+        )
+        total = rows[0][TOTAL] if rows else None
+        for row in rows:
+            del row[TOTAL]
+        return total, rows
+
+
+class StorefrontJSONPaginator(TotalInPagePaginator):
+    """Pages as `PageJSON`, written by PostgreSQL with the total in the same statement."""
+
+    def __init__(self, object_list, per_page, *, channel, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.channel = channel
+
+    def read(self, bottom: int, top: int):
+        from catalog.selectors import storefront_page_json
+
+        total, length, text = storefront_page_json(
+            channel=self.channel, products=self.object_list, bottom=bottom, top=top
+        )
+        return total, PageJSON(text, length)
 
 
 class StorefrontPagination(PageNumberPagination):
-    """Pages of `values` dicts; the count subquery is built before those fields' joins."""
+    """Pages of `values` dicts; the count subquery is built before those fields' joins.
+    With `channel` set (by the view, when `selectors.storefront_page_in_sql`), pages of
+    `PageJSON` instead."""
 
     values: tuple[str, ...] = ()
+    channel = None
 
     def django_paginator_class(self, queryset, page_size):
+        if self.channel is not None:
+            return StorefrontJSONPaginator(queryset, page_size, channel=self.channel)
         return TotalInPagePaginator(queryset, page_size, values=self.values)
+
+    def paginate_queryset(self, queryset, request, view=None):
+        """DRF's, except that a `PageJSON` page is returned as it is (not made a list)."""
+        if self.channel is None:
+            return super().paginate_queryset(queryset, request, view)
+        self.request = request
+        paginator = self.django_paginator_class(queryset, self.get_page_size(request))
+        page_number = self.get_page_number(request, paginator)
+        try:
+            self.page = paginator.page(page_number)
+        except InvalidPage as exc:
+            raise NotFound(
+                self.invalid_page_message.format(page_number=page_number, message=str(exc))
+            ) from exc
+        return self.page.object_list
+
+    def get_page_json_response(self, results: PageJSON):
+        """The paginated response around results written already: its bytes as they are
+        when the negotiated renderer is JSON (the same document `get_paginated_response`
+        renders), else a `Response` for the negotiated renderer (the browsable API)."""
+        head = {
+            "count": self.page.paginator.count,
+            "next": self.get_next_link(),
+            "previous": self.get_previous_link(),
+        }
+        if not isinstance(getattr(self.request, "accepted_renderer", None), JSONRenderer):
+            return Response({**head, "results": json.loads(results.text)})
+        written = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
+        return HttpResponse(
+            f'{written[:-1]},"results":{results.text}}}'.encode(),
+            content_type="application/json",
+        )

@@ -16,6 +16,11 @@ class StockAvailabilityProvider:
     def in_stock_variants_q(self, *, channel: Channel) -> Q:
         return selectors.in_stock_variants_q(channel=channel)
 
+    def available_to_sell_expression_key(self, *, channel: Channel) -> tuple:
+        """The expression below depends on the channel's id and these figures only (its
+        locations are a subquery on the channel id)."""
+        return (channel.availability_share, channel.availability_cap, channel.safety_stock)
+
     def available_to_sell_expression(self, *, channel: Channel, variant_ref: str) -> Expression:
         """`available_to_sell` as SQL: the pooled `on_hand - reserved` over the channel's
         active locations (a correlated subquery on the variant at `variant_ref`), shaped by
