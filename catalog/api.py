@@ -162,9 +162,14 @@ class StorefrontProductListView(GenericAPIView):
         parameters=STOREFRONT_PARAMETERS,
         responses=StorefrontProductSerializer(many=True),
     )
+    def get_queryset(self):
+        return selectors.storefront_product_list(
+            channel=request_channel(self.request), params=self.request.query_params
+        )
+
     def get(self, request):
         channel = request_channel(request)
-        products = selectors.storefront_product_list(channel=channel, params=request.query_params)
+        products = self.get_queryset()
         if selectors.storefront_page_in_sql(channel=channel):
             self.paginator.channel = channel
             return self.paginator.get_page_json_response(self.paginate_queryset(products))

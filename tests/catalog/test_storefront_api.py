@@ -417,3 +417,13 @@ def test_out_of_range_ids_are_404_or_empty_not_errors(channel, key_client):
     client = key_client(channel)
     assert client.get(f"{URL}{2**64}/").status_code == 404
     assert ids(client.get(URL, {"category": "9" * 30})) == []
+
+
+def test_a_browser_gets_the_browsable_page_of_the_list_and_detail(channel, key_client):
+    variant = listed(channel)
+    client = key_client(channel)
+    for url in (URL, f"{URL}{variant.product_id}/"):
+        response = client.get(url, HTTP_ACCEPT="text/html")
+        assert response.status_code == 200, url
+        assert response["Content-Type"].startswith("text/html")
+        assert variant.sku in response.content.decode()
