@@ -2,7 +2,7 @@
 the ledger, receipts, adjustments, write-offs, counts, transfers and low stock."""
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -135,7 +135,12 @@ class AvailabilityApi(APIView):
         parameters=[
             OpenApiParameter("sku", str, many=True, required=True, description="Repeat per SKU."),
         ],
-        responses={200: AvailabilityOutput(many=True)},
+        responses={
+            200: inline_serializer(
+                "AvailabilityList",
+                {"channel": serializers.CharField(), "results": AvailabilityOutput(many=True)},
+            )
+        },
     )
     def get(self, request):
         channel = request_channel(request)

@@ -1,8 +1,8 @@
 """Schemathesis fuzzes every storefront and staff operation of the OpenAPI document with valid
 credentials (a channel key for storefront operations, a staff token for the rest): no answer may
 be a 5xx, and every answer must match the document (status code, content type, body schema).
-Each generated request is sent as generated and, when the path names objects, once more with
-the ids of real objects so their detail and actions are exercised too. Few examples per
+Each generated request is sent as generated and, when its path or query names objects, once
+more naming real objects, so their detail and actions are exercised too. Few examples per
 operation, derandomized and without shrinking, so the run is quick and repeatable."""
 
 import re
@@ -92,10 +92,13 @@ def test_api_answers_within_its_schema(case, world, webhook_secret, db):
     headers = {"Authorization": token}
     case.call_and_validate(headers=headers, checks=CHECKS)
     real = real_path_parameters(path, case.path_parameters or {}, world)
-    if real:
+    query = {
+        name: world.query_values[name] for name in (case.query or {}) if name in world.query_values
+    }
+    if real or query:
         again = case.operation.Case(
-            path_parameters={**case.path_parameters, **real},
-            query=case.query,
+            path_parameters={**(case.path_parameters or {}), **real},
+            query={**(case.query or {}), **query},
             headers=case.headers,
             cookies=case.cookies,
             body=case.body,

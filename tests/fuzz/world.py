@@ -34,6 +34,8 @@ class World:
     staff_token: str
     # Real values for path parameters that are not a view's own `id` or `code`.
     path_values: dict
+    # Real values for query parameters that name objects (a SKU, a customer's email).
+    query_values: dict
 
 
 def world_build() -> World:
@@ -111,6 +113,7 @@ def world_build() -> World:
             "customer_id": customer.pk,
             "channel_code": web.code,
         },
+        query_values={"sku": "SHIRT-0-S", "email": "ada@example.com", "channel": web.code},
         channel=web,
         other_channel=app,
         channel_key=channel_key,
