@@ -1,7 +1,10 @@
 """API request guard: NUL characters in the path, query string or headers are refused with a
-JSON 400 before any view can hand them to PostgreSQL (which rejects them in text), and any
-404 under /api/ that Django itself answers (no matching route) is JSON like the API's own."""
+JSON 400 before any view can hand them to PostgreSQL (which rejects them in text), a body
+declared larger than DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 before it is read, and the 400s and
+404s Django itself answers under /api/ (no matching route, a refused request) are JSON like
+the API's own."""
 
+from django.conf import settings
 from django.http import JsonResponse
 
 API_PREFIX = "/api/"
@@ -33,6 +36,18 @@ def _nul_field(request) -> str | None:
     return None
 
 
+def _too_large(request) -> bool:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    length = request.META.get("CONTENT_LENGTH") or ""
+    return limit is not None and length.isdigit() and int(length) > limit
+
+
+DJANGO_ERRORS = {
+    400: ("bad_request", "The request was refused."),
+    404: ("not_found", "No API endpoint or object at this address."),
+}
+
+
 class ApiRequestGuard:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -43,12 +58,18 @@ class ApiRequestGuard:
         field = _nul_field(request)
         if field is not None:
             return _nul_error(field)
-        response = self.get_response(request)
-        if response.status_code == 404 and not response.get("Content-Type", "").startswith(
-            "application/json"
-        ):
+        if _too_large(request):
             return JsonResponse(
-                {"code": "not_found", "detail": f"No API endpoint or object at {request.path}."},
-                status=404,
+                {
+                    "code": "payload_too_large",
+                    "detail": f"The body exceeds {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+                },
+                status=413,
             )
+        response = self.get_response(request)
+        if response.status_code in DJANGO_ERRORS and not response.get(
+            "Content-Type", ""
+        ).startswith("application/json"):
+            code, detail = DJANGO_ERRORS[response.status_code]
+            return JsonResponse({"code": code, "detail": detail}, status=response.status_code)
         return response

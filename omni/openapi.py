@@ -37,6 +37,7 @@ EVERY_OPERATION = {
 }
 WRITES = {
     "409": "Refused in the current state (e.g. short stock, illegal transition, in use).",
+    "413": "The body is larger than the limit.",
     "415": "The body's content type is not accepted.",
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}

@@ -57,6 +57,12 @@ def test_unknown_api_urls_and_non_numeric_ids_are_json_404(admin_client_api, pat
     assert response.json()["code"] == "not_found"
 
 
+def test_a_request_django_refuses_is_a_json_400(api_client, db):
+    response = api_client.get("/api/v1/", HTTP_HOST="evil.example.com")
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+
+
 def test_a_missing_slash_still_redirects(admin_client_api):
     response = admin_client_api.get("/api/v1/channels")
     assert response.status_code == 301
