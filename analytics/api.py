@@ -22,7 +22,8 @@ from analytics.models import (
 from analytics.recommendations import customer_suggestions, related_products
 from analytics.replenishment import suggestion_dismiss, suggestion_to_transfer
 from analytics.services import EventInput, events_record
-from catalog.models import Product, Variant
+from catalog.models import Variant
+from catalog.selectors import storefront_products
 from inventory.models import StockLocation
 from omni.errors import InvalidInput, NotFound
 from omni.models import Channel
@@ -213,7 +214,8 @@ class RelatedProductsView(APIView):
     )
     def get(self, request, product_id: int):
         channel = request_channel(request)
-        if not Product.objects.filter(id=product_id, active=True).exists():
+        # Like the product itself: a product the channel does not list does not exist there.
+        if not storefront_products(channel=channel).filter(product_id=product_id).exists():
             raise NotFound("No such product.", code="product_not_found")
         limit = _int_param(request, "limit", 10, 1, 50)
         return Response(

@@ -2,7 +2,6 @@
 and staff management under catalog/."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
 from catalog.api import (
     BulkListingUpsertView,
@@ -13,8 +12,9 @@ from catalog.api import (
     StorefrontProductListView,
     VariantViewSet,
 )
+from omni.routers import Router
 
-router = SimpleRouter()
+router = Router()
 router.register("catalog/categories", CategoryViewSet, basename="catalog-category")
 router.register("catalog/products", ProductViewSet, basename="catalog-product")
 router.register("catalog/variants", VariantViewSet, basename="catalog-variant")

@@ -312,7 +312,7 @@ class ConsentInput(serializers.Serializer):
 
 
 class ConsentOutput(serializers.ModelSerializer):
-    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = ConsentRecord
@@ -372,7 +372,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(ProfileOutput(profile).data)
 
     @extend_schema(responses={200: DuplicateGroupOutput(many=True)})
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)
     def duplicates(self, request):
         return Response(DuplicateGroupOutput(duplicate_candidates(), many=True).data)
 
@@ -408,6 +408,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         detail=True,
         methods=["get", "post"],
         staff_permissions=["customers.view_customer", "customers.add_consentrecord"],
+        pagination_class=None,
     )
     def consents(self, request, pk=None):
         customer = get_object_or_404(Customer, pk=pk)
@@ -429,7 +430,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 
 class LoyaltyEntryOutput(serializers.ModelSerializer):
-    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     kind = serializers.CharField(read_only=True)
 
     class Meta:
@@ -612,7 +613,7 @@ class CaseOutput(serializers.ModelSerializer):
     # Plain strings in the schema: enum names like "kind"/"status" collide across apps.
     kind = serializers.CharField(read_only=True)
     status = serializers.CharField(read_only=True)
-    channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     events = CaseEventOutput(many=True, read_only=True)
 
     class Meta:

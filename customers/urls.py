@@ -1,7 +1,6 @@
 """Customers API routes, mounted under /api/v1/."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
 from customers.api import (
     CaseViewSet,
@@ -12,8 +11,9 @@ from customers.api import (
     StorefrontCaseView,
     StorefrontConsentView,
 )
+from omni.routers import Router
 
-router = SimpleRouter()
+router = Router()
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("customers", CustomerLedgerViewSet, basename="customer-ledger")
 router.register("customer-merges", MergeViewSet, basename="customer-merge")

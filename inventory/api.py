@@ -2,7 +2,7 @@
 the ledger, receipts, adjustments, write-offs, counts, transfers and low stock."""
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from inventory import selectors, services
 from inventory.audit import audit_stock_movements
-from inventory.errors import UnknownLocation, UnknownVariant
+from inventory.errors import ReservationInUse, UnknownLocation, UnknownVariant
 from inventory.filters import (
     LowStockAlertFilter,
     MovementFilter,
@@ -92,7 +92,9 @@ class LineInput(serializers.Serializer):
 class MovementOutput(serializers.ModelSerializer):
     sku = serializers.CharField(source="stock.variant.sku", read_only=True)
     location = serializers.CharField(source="stock.location.code", read_only=True)
-    user = serializers.CharField(source="user.username", read_only=True, default=None)
+    user = serializers.CharField(
+        source="user.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = StockMovement
@@ -133,7 +135,12 @@ class AvailabilityApi(APIView):
         parameters=[
             OpenApiParameter("sku", str, many=True, required=True, description="Repeat per SKU."),
         ],
-        responses={200: AvailabilityOutput(many=True)},
+        responses={
+            200: inline_serializer(
+                "AvailabilityList",
+                {"channel": serializers.CharField(), "results": AvailabilityOutput(many=True)},
+            )
+        },
     )
     def get(self, request):
         channel = request_channel(request)
@@ -290,7 +297,10 @@ class ReservationViewSet(LocationScopedMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
+        """Release by hand; a reservation an order holds goes back by cancelling the order."""
         reservation = self.get_object()
+        if selectors.reservation_in_use(reservation):
+            raise ReservationInUse(reference=reservation.reference)
         services.reservation_release(reservations=[reservation], user=request.user)
         audit_record(
             user=request.user,

@@ -87,3 +87,12 @@ class LocationOutOfScope(DomainError):
 
     code = "location_out_of_scope"
     status_code = status.HTTP_403_FORBIDDEN
+
+
+class ReservationInUse(DomainError):
+    """A reservation an order's allocation holds: only cancelling the order (or the line) gives
+    it back, so the allocation never points at units that are no longer held."""
+
+    code = "reservation_in_use"
+    status_code = status.HTTP_409_CONFLICT
+    default_message = "The reservation holds units for an order: cancel the order or its lines."

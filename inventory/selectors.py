@@ -286,3 +286,15 @@ def incoming_drift() -> list[tuple[int, str, str, int, int]]:
 def variant_ids_by_sku(skus: Iterable[str]) -> dict[str, int]:
     """Variant id per known SKU. One query."""
     return dict(Variant.objects.filter(sku__in=list(set(skus))).values_list("sku", "pk"))
+
+
+def reservation_in_use(reservation: Reservation) -> bool:
+    """Whether another app's row (an order's allocation) points at the reservation. Found
+    through the model's reverse relations, so inventory need not know the apps that hold
+    reservations."""
+    for relation in Reservation._meta.get_fields(include_hidden=True):
+        if relation.auto_created and not relation.concrete:
+            manager = relation.related_model._base_manager
+            if manager.filter(**{relation.field.name: reservation.pk}).exists():
+                return True
+    return False

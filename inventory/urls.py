@@ -1,11 +1,11 @@
 """Inventory API routes, mounted under /api/v1/."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
 from inventory import api
+from omni.routers import Router
 
-router = SimpleRouter()
+router = Router()
 router.register("inventory/locations", api.StockLocationViewSet, basename="stock-location")
 router.register(
     "inventory/channel-locations", api.ChannelLocationViewSet, basename="channel-location"

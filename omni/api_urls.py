@@ -1,11 +1,11 @@
 """Routes of the omni app under /api/v1/."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
 from omni.api import ApiKeyViewSet, ApiRootView, ChannelViewSet
+from omni.routers import Router
 
-router = SimpleRouter()
+router = Router()
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("api-keys", ApiKeyViewSet, basename="api-key")
 

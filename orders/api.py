@@ -239,7 +239,9 @@ class LineOut(serializers.Serializer):
     tax_amount = serializers.DecimalField(max_digits=14, decimal_places=3)
     line_total = serializers.DecimalField(max_digits=14, decimal_places=3)
     fulfilment_method = serializers.CharField()
-    pickup_location = serializers.CharField(source="pickup_location.code", default=None)
+    pickup_location = serializers.CharField(
+        source="pickup_location.code", default=None, allow_null=True
+    )
 
 
 class StaffLineOut(LineOut):
@@ -259,9 +261,9 @@ class FulfilmentOut(serializers.Serializer):
     carrier = serializers.CharField()
     tracking_number = serializers.CharField()
     created_at = serializers.DateTimeField()
-    shipped_at = serializers.DateTimeField()
-    ready_at = serializers.DateTimeField()
-    collected_at = serializers.DateTimeField()
+    shipped_at = serializers.DateTimeField(allow_null=True)
+    ready_at = serializers.DateTimeField(allow_null=True)
+    collected_at = serializers.DateTimeField(allow_null=True)
     lines = FulfilmentLineOut(many=True)
 
 
@@ -299,7 +301,7 @@ class TimelineOut(serializers.Serializer):
 class OrderHeadOut(serializers.Serializer):
     number = serializers.CharField()
     channel = serializers.CharField(source="channel.code")
-    external_id = serializers.CharField()
+    external_id = serializers.CharField(allow_null=True)
     status = serializers.CharField()
     created_at = serializers.DateTimeField()
     customer = serializers.SerializerMethodField()
@@ -315,9 +317,11 @@ class OrderHeadOut(serializers.Serializer):
     loyalty_points_earned = serializers.IntegerField()
     payment = serializers.SerializerMethodField()
     fulfilment_method = serializers.CharField()
-    pickup_location = serializers.CharField(source="pickup_location.code", default=None)
+    pickup_location = serializers.CharField(
+        source="pickup_location.code", default=None, allow_null=True
+    )
     shipping_address = serializers.JSONField()
-    exchange_for_return = serializers.IntegerField(source="exchange_for_id")
+    exchange_for_return = serializers.IntegerField(source="exchange_for_id", allow_null=True)
 
     def get_customer(self, obj) -> dict:
         return {
@@ -424,12 +428,14 @@ class StaffOrderOut(OrderOut):
 class OrderSummaryOut(serializers.Serializer):
     number = serializers.CharField()
     channel = serializers.CharField(source="channel.code")
-    external_id = serializers.CharField()
+    external_id = serializers.CharField(allow_null=True)
     status = serializers.CharField()
     customer_name = serializers.CharField()
     customer_email = serializers.CharField()
     fulfilment_method = serializers.CharField()
-    pickup_location = serializers.CharField(source="pickup_location.code", default=None)
+    pickup_location = serializers.CharField(
+        source="pickup_location.code", default=None, allow_null=True
+    )
     currency = serializers.CharField()
     total = serializers.DecimalField(max_digits=14, decimal_places=3)
     payment_status = serializers.CharField()

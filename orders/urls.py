@@ -1,8 +1,8 @@
 """Orders API routes, mounted under /api/v1/."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
+from omni.routers import Router
 from orders.api import (
     OrderCancelView,
     OrderCreateView,
@@ -11,7 +11,7 @@ from orders.api import (
     StaffOrderViewSet,
 )
 
-router = SimpleRouter()
+router = Router()
 router.register("staff/orders", StaffOrderViewSet, basename="staff-order")
 
 urlpatterns = [

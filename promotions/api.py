@@ -333,7 +333,10 @@ class PromotionViewSet(
         relations = {k: data[k] for k in RELATIONS if k in data}
         return promotion_save(promotion=promotion, fields=fields, **relations)
 
-    @extend_schema(request=VoucherCreateInput, responses={201: VoucherSerializer(many=True)})
+    @extend_schema(methods=["GET"], request=None, responses={200: VoucherSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"], request=VoucherCreateInput, responses={201: VoucherSerializer(many=True)}
+    )
     @action(detail=True, methods=["get", "post"])
     def vouchers(self, request, pk=None):
         """GET: the promotion's codes (paginated). POST: one code, or a batch `PREFIX-XXXXXXXX`."""

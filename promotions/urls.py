@@ -1,11 +1,11 @@
 """Promotions API routes, mounted under /api/v1/."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
+from omni.routers import Router
 from promotions.api import PromotionReportView, PromotionViewSet, QuoteView
 
-router = SimpleRouter()
+router = Router()
 router.register("promotions", PromotionViewSet, basename="promotion")
 
 urlpatterns = [

@@ -139,6 +139,8 @@ class ConnectorSettingsSerializer(serializers.ModelSerializer):
     channel = serializers.SlugRelatedField(slug_field="code", read_only=True)
     credential_set = serializers.SerializerMethodField()
     signing_secret_set = serializers.SerializerMethodField()
+    # Blank when the channel takes no pushes, so not a `uri` in the schema.
+    push_url = serializers.CharField(read_only=True, help_text="Where signed JSON pushes go.")
 
     class Meta:
         model = ConnectorSettings

@@ -1,8 +1,8 @@
 """Channel sync API routes (webhooks, runs), mounted under /api/v1/."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
+from omni.routers import Router
 from omni.sync.api import (
     ConnectorSettingsViewSet,
     MessageViewSet,
@@ -11,7 +11,7 @@ from omni.sync.api import (
     WebhookView,
 )
 
-router = SimpleRouter()
+router = Router()
 router.register("sync/runs", RunViewSet, basename="sync-run")
 router.register("sync/connectors", ConnectorSettingsViewSet, basename="sync-connector")
 router.register("sync/messages", MessageViewSet, basename="sync-message")

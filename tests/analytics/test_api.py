@@ -80,6 +80,7 @@ def test_customers_cohorts_and_flow_endpoints(sample, kpi_client):
 
 def test_related_products_only_lists_what_the_channel_sells(channel, key_client):
     boots, socks, laces = ProductFactory(), ProductFactory(), ProductFactory()
+    ListingFactory(variant__product=boots, channel=channel)
     ListingFactory(variant__product=socks, channel=channel)
     ListingFactory(variant__product=laces)  # listed elsewhere only
     ProductAffinity.objects.create(product=boots, related=socks, orders_together=5, score=0.5)

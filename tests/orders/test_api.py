@@ -285,3 +285,16 @@ def test_placement_answer_equals_the_order_read_back(shop, key_client, stocked, 
     assert response.status_code == 201, response.json()
     got = client.get(f"/api/v1/orders/{response.json()['number']}/")
     assert response.json() == got.json()
+
+
+def test_releasing_an_orders_reservation_by_hand_is_a_409(admin_client_api, place, stocked):
+    from inventory.models import Reservation, Stock
+
+    tee, _ = stocked
+    order = place([("TEE", 1)])
+    reservation = Reservation.objects.get(reference=order.number)
+    response = admin_client_api.post(f"/api/v1/inventory/reservations/{reservation.pk}/release/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "reservation_in_use"
+    assert Reservation.objects.filter(pk=reservation.pk).exists()
+    assert sum(Stock.objects.filter(variant=tee).values_list("reserved", flat=True)) == 1
