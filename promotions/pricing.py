@@ -224,8 +224,11 @@ def quote(
     voucher_code: str | None = None,
     loyalty_points: int = 0,
     at: datetime | None = None,
+    customer_current: bool = False,
 ) -> Quote:
     """Price `lines` in `channel` for `customer` (None: a guest). Reads only; takes no locks.
+    `customer_current`: the caller read or wrote `customer` in its current transaction (order
+    placement resolving its shopper), so its tier and segment are taken as loaded.
 
     A fixed number of queries whatever the number of lines or promotions: listings (1), the
     voucher and the customer's uses of it (0-2), the customer's pricing profile and loyalty
@@ -277,7 +280,11 @@ def quote(
             )
         )
 
-    profile = customer_terms.pricing_profile(customer)
+    profile = (
+        customer_terms.pricing_profile_of(customer)
+        if customer_current and customer is not None
+        else customer_terms.pricing_profile(customer)
+    )
     tier, segments = profile.tier, frozenset(profile.segments)
     snapshot = channel_snapshot(channel=channel, at=at)
     rules = [r for r in snapshot.rules if r.live_at(at)]

@@ -124,10 +124,12 @@ def customer_resolve(
     the most specific one decides (account, card, email, phone) and the others stay where they
     are (staff merge them). Identities not yet known are attached to the chosen profile.
 
-    Concurrency: identities are unique per kind in the database. Creating the profile and its
-    identities happens in a savepoint; losing a race raises IntegrityError there, the savepoint is
-    rolled back (no orphan profile) and the lookup runs again, now finding the winner's profile.
-    Safe inside the caller's transaction; a fixed number of queries.
+    Concurrency: identities are unique per kind in the database. When every identity given is
+    already known (a returning shopper) nothing is inserted, so the profile is only touched
+    (last seen, missing names) without a savepoint. Otherwise creating the profile and its
+    identities happens in a savepoint; losing a race raises IntegrityError there, the savepoint
+    is rolled back (no orphan profile) and the lookup runs again, now finding the winner's
+    profile. Safe inside the caller's transaction; a fixed number of queries.
     """
     values = identity_values(
         channel=channel, email=email, phone=phone, account_id=account_id, loyalty_card=loyalty_card
@@ -137,37 +139,53 @@ def customer_resolve(
     first_name = (first_name or "").strip()[:100]
     last_name = (last_name or "").strip()[:100]
     for attempt in range(_RESOLVE_ATTEMPTS):
+        found = _matching_identities(values)
+        if found and not _missing(values, found):
+            return _touch(_owner(found), first_name, last_name)
         try:
             with transaction.atomic():
-                return _resolve_once(channel, values, first_name, last_name)
+                return _resolve_once(channel, values, found, first_name, last_name)
         except IntegrityError:
             if attempt == _RESOLVE_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 
 
+def _owner(found: list[Identity]) -> Customer:
+    """The profile of the most specific identity found."""
+    owners = {i.kind: i.customer for i in found}
+    return next(owners[kind] for kind in _PRIORITY if kind in owners)
+
+
+def _missing(values: list[IdentityValue], found: list[Identity]) -> list[IdentityValue]:
+    known = {
+        (i.kind, i.channel_id if i.kind == IdentityKind.ACCOUNT else None, i.value) for i in found
+    }
+    return [item for item in values if item.key() not in known]
+
+
 def _resolve_once(
-    channel: Channel, values: list[IdentityValue], first_name: str, last_name: str
+    channel: Channel,
+    values: list[IdentityValue],
+    found: list[Identity],
+    first_name: str,
+    last_name: str,
 ) -> Customer:
-    now = timezone.now()
-    found = _matching_identities(values)
+    """Inside a savepoint: create the profile, or attach the identities it lacks to it."""
     if not found:
         customer = Customer.objects.create(
-            first_name=first_name, last_name=last_name, last_seen_at=now
+            first_name=first_name, last_name=last_name, last_seen_at=timezone.now()
         )
         Identity.objects.bulk_create(_identity_rows(customer, values))
         return customer
+    customer = _owner(found)
+    Identity.objects.bulk_create(_identity_rows(customer, _missing(values, found)))
+    return _touch(customer, first_name, last_name)
 
-    by_key = {
-        (i.kind, i.channel_id if i.kind == IdentityKind.ACCOUNT else None, i.value): i
-        for i in found
-    }
-    owners = {i.kind: i.customer for i in found}
-    customer = next(owners[kind] for kind in _PRIORITY if kind in owners)
-    missing = [item for item in values if item.key() not in by_key]
-    if missing:
-        Identity.objects.bulk_create(_identity_rows(customer, missing))
-    update = {"last_seen_at": now}
+
+def _touch(customer: Customer, first_name: str, last_name: str) -> Customer:
+    """Note the visit and fill in names the profile lacks. One query."""
+    update = {"last_seen_at": timezone.now()}
     if not customer.first_name and first_name:
         update["first_name"] = first_name
     if not customer.last_name and last_name:

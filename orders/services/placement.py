@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -117,9 +117,14 @@ def order_place(
     note: str = "",
     user=None,
     actor: str = "",
+    respond: Callable[[Placement], dict] | None = None,
 ) -> Placement:
     """Place an order in `channel`, or return the one already placed for the same
     `(channel, external_id)` or `Idempotency-Key`.
+
+    `respond` renders the answer to a fresh placement (status 201): it becomes the placement's
+    `response_body` and, with an Idempotency-Key, is stored with the key in the same
+    transaction, so a replay returns it without a write of its own after the commit.
 
     Invariants: all or nothing in one transaction (customer, quote, order, lines, stock
     reservations, voucher and loyalty redemption); every line is reserved at locations chosen
@@ -158,7 +163,7 @@ def order_place(
         return existing
     try:
         with transaction.atomic(durable=exchange_for is None):
-            return _place(
+            placement = _place(
                 channel=channel,
                 lines=lines,
                 customer_input=customer,
@@ -178,6 +183,16 @@ def order_place(
                 user=user,
                 actor=actor,
             )
+            if respond is not None:
+                placement.response_status, placement.response_body = 201, respond(placement)
+                if idempotency_key:
+                    idempotency_response_store(
+                        channel=channel,
+                        key=idempotency_key,
+                        status_code=placement.response_status,
+                        body=placement.response_body,
+                    )
+            return placement
     except IntegrityError:
         # A concurrent placement with the same external id or key committed first.
         existing = _existing(channel, external_id, idempotency_key, fingerprint)
@@ -246,18 +261,27 @@ def _variants_by_sku(skus: Sequence[str]) -> dict[str, _Variant]:
     return {sku: _Variant(pk, sku, name or product_name) for pk, sku, name, product_name in rows}
 
 
-def _order_settings(channel: Channel) -> ChannelOrderSettings | None:
-    """The channel's order settings, None when it has none. One query."""
-    rows = _rows(
-        "SELECT id, sourcing_strategy, tax_rate, prices_include_tax, shipping_fee "
-        f"FROM {ChannelOrderSettings._meta.db_table} WHERE channel_id = %s",
-        [channel.pk],
-    )
-    if not rows:
-        return None
-    pk, strategy, tax_rate, included, fee = rows[0]
+def _order_settings(channel: Channel) -> tuple[ChannelOrderSettings | None, int | None]:
+    """The channel's order settings (None when it has none) and, on PostgreSQL, the id the new
+    order will take (drawn from its sequence, so its number goes into the INSERT instead of a
+    second UPDATE of the row; None elsewhere). One query."""
+    table = ChannelOrderSettings._meta.db_table
+    columns = "s.id, s.sourcing_strategy, s.tax_rate, s.prices_include_tax, s.shipping_fee"
+    if connection.vendor == "postgresql":
+        rows = _rows(
+            f"SELECT nextval(pg_get_serial_sequence(%s, 'id')), {columns} "
+            f"FROM (SELECT 1) AS one LEFT JOIN {table} s ON s.channel_id = %s",
+            [Order._meta.db_table, channel.pk],
+        )
+        order_id, *values = rows[0]
+    else:
+        rows = _rows(f"SELECT {columns} FROM {table} s WHERE s.channel_id = %s", [channel.pk])
+        order_id, values = None, (list(rows[0]) if rows else [None] * 5)
+    pk, strategy, tax_rate, included, fee = values
+    if pk is None:
+        return None, order_id
     # SQLite hands decimals back as numbers: normalise them to the fields' precision.
-    return ChannelOrderSettings(
+    settings = ChannelOrderSettings(
         pk=pk,
         channel=channel,
         sourcing_strategy=strategy,
@@ -265,6 +289,11 @@ def _order_settings(channel: Channel) -> ChannelOrderSettings | None:
         prices_include_tax=bool(included),
         shipping_fee=Decimal(str(fee)).quantize(Decimal("0.001")),
     )
+    return settings, order_id
+
+
+def _order_number(channel: Channel, order_id: int) -> str:
+    return f"{channel.code[:16].upper()}-{order_id:06d}"
 
 
 def _validate_lines(lines: Sequence[LineInput], order_method: str) -> None:
@@ -418,7 +447,7 @@ def _place(
             field="location",
         )
 
-    settings = _order_settings(channel)  # 1 query
+    settings, order_id = _order_settings(channel)  # 1 query
     profile = None
     if customer_input is not None:
         try:
@@ -439,6 +468,7 @@ def _place(
         voucher_code=voucher_code,
         loyalty_points=loyalty_points,
         at=recorded_sale.sold_at if recorded_sale else None,
+        customer_current=True,  # resolved just above, in this transaction
     )
     quoted = priced.as_dict()
     currency = priced.currency
@@ -477,6 +507,8 @@ def _place(
     if customer_input is not None:
         name = f"{customer_input.first_name} {customer_input.last_name}".strip()
     order = Order.objects.create(
+        pk=order_id,
+        number=_order_number(channel, order_id) if order_id is not None else None,
         channel=channel,
         external_id=external_id,
         status=status,
@@ -510,8 +542,9 @@ def _place(
         IdempotencyKey.objects.create(
             channel=channel, key=idempotency_key[:255], fingerprint=fingerprint, order=order
         )
-    order.number = f"{channel.code[:16].upper()}-{order.pk:06d}"
-    Order.objects.filter(pk=order.pk).update(number=order.number)
+    if order_id is None:
+        order.number = _order_number(channel, order.pk)
+        Order.objects.filter(pk=order.pk).update(number=order.number)
 
     order_lines = []
     for index, (sku, line) in enumerate(zip(skus, lines, strict=True)):
