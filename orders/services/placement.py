@@ -10,7 +10,6 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 
-from catalog.models import Variant
 from catalog.money import quantize
 from customers.services import customer_resolve, loyalty_earn, loyalty_redeem
 from inventory.models import LocationKind, StockLocation
@@ -37,7 +36,7 @@ from orders.models import (
     TimelineEvent,
 )
 from orders.state import actor_label, staff_user
-from promotions.pricing import QuoteLineInput, quote
+from promotions.pricing import QuoteLineInput, listings_for_skus, quote
 from promotions.services import voucher_redeem
 
 MAX_LINES = 200
@@ -240,26 +239,6 @@ def _rows(sql: str, params: Sequence, *, fetch: bool = True) -> list[tuple]:
         return cursor.fetchall() if fetch else []
 
 
-@dataclass(frozen=True)
-class _Variant:
-    pk: int
-    sku: str
-    line_name: str  # the variant's name, else its product's
-
-
-def _variants_by_sku(skus: Sequence[str]) -> dict[str, _Variant]:
-    """The variants of `skus` by sku (unknown ones absent). One query."""
-    variant, product = Variant._meta.db_table, Variant._meta.get_field("product").related_model
-    placeholders = ", ".join(["%s"] * len(skus))
-    rows = _rows(
-        f"SELECT v.id, v.sku, v.name, p.name FROM {variant} v "
-        f"JOIN {product._meta.db_table} p ON p.id = v.product_id "
-        f"WHERE v.sku IN ({placeholders})",
-        list(skus),
-    )
-    return {sku: _Variant(pk, sku, name or product_name) for pk, sku, name, product_name in rows}
-
-
 def _order_settings(channel: Channel) -> tuple[ChannelOrderSettings | None, int | None]:
     """The channel's order settings (None when it has none) and, on PostgreSQL, the id the new
     order will take (drawn from its sequence, so its number goes into the INSERT instead of a
@@ -408,9 +387,9 @@ def _place(
             "Shipped orders need a shipping address.", code="required", field="shipping_address"
         )
 
-    # 1 query: the variants by SKU.
+    # 1 query: the variants by SKU with their listings in the channel (quoted below).
     skus = [line.sku for line in lines]
-    variants = _variants_by_sku(skus)
+    variants = listings_for_skus(channel=channel, skus=skus)
     for index, line in enumerate(lines):
         if line.sku not in variants:
             raise InvalidInput(
@@ -461,9 +440,10 @@ def _place(
         channel=channel,
         customer=profile,
         lines=[
-            QuoteLineInput(variant_id=variants[sku].pk, quantity=line.quantity)
+            QuoteLineInput(variant_id=variants[sku].variant_id, quantity=line.quantity)
             for sku, line in zip(skus, lines, strict=True)
         ],
+        listings={v.variant_id: v.listing for v in variants.values() if v.listing is not None},
         voucher_code=voucher_code,
         loyalty_points=loyalty_points,
         at=recorded_sale.sold_at if recorded_sale else None,
@@ -557,12 +537,12 @@ def _place(
     order_lines = []
     for index, (sku, line) in enumerate(zip(skus, lines, strict=True)):
         variant = variants[sku]
-        q = quoted_lines[variant.pk]
+        q = quoted_lines[variant.variant_id]
         method = line.fulfilment_method or fulfilment_method
         order_lines.append(
             OrderLine(
                 order=order,
-                variant_id=variant.pk,
+                variant_id=variant.variant_id,
                 sku=sku,
                 name=variant.line_name[:200],
                 quantity=line.quantity,
@@ -570,7 +550,7 @@ def _place(
                 unit_price=Decimal(q["unit_price"]),
                 discounts=q.get("discounts", []),
                 discount_total=Decimal(q.get("line_discount", "0")),
-                tax_amount=line_taxes[variant.pk],
+                tax_amount=line_taxes[variant.variant_id],
                 line_total=Decimal(q["line_total"]),
                 fulfilment_method=method,
                 pickup_location=locations[pickup_codes[index]] if index in pickup_codes else None,
