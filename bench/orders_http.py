@@ -12,9 +12,12 @@ oversold (every hot SKU's units ordered stay within its stock, `reserved` equals
 reservations, the ledger reconciles).
 
 Target: order placements per second >= 0.2 x the bare endpoint's requests per second, zero
-oversell. Uses its own database (`omni_orders_bench` on the DATABASE_URL server), dropped,
-created and migrated at each run.
-Usage: DATABASE_URL=postgres://postgres@127.0.0.1:5432/omni python bench/orders_http.py [--quick]
+oversell. Uses its own database (`omni_orders_bench`, or ORDERS_BENCH_DB, on the server of
+BENCH_DATABASE_URL, else DATABASE_URL), dropped, created and migrated at each run; the server
+queues its after-commit tasks on BENCH_BROKER_URL (emptied afterwards) and each gunicorn worker
+caches in its own memory.
+Usage: BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/omni_bench \
+    python bench/orders_http.py [--quick]
 This module is also the WSGI entry point gunicorn serves (`orders_http:application`).
 """
 
@@ -24,27 +27,36 @@ import json
 import os
 import random
 import secrets
-import socket
-import subprocess
 import sys
 import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    ROOT,
+    broker_url,
+    database_url_named,
+    drop_queued_tasks,
+    free_port,
+    median,
+    oversell_problems,
+    percentile,
+    recreate_database,
+    result,
+    setup_django,
+    start_gunicorn,
+    stop_server,
+)
+
 BENCH_DB = os.environ.get("ORDERS_BENCH_DB", "omni_orders_bench")
 CLIENTS = 16
 HOT_SKUS = 4
 HOT_STOCK = 60
 NORMAL_SKUS = 40
 SEED = 7
-
-
-def bench_database_url(url: str) -> str:
-    parts = urlparse(url)
-    return urlunparse(parts._replace(path=f"/{BENCH_DB}"))
 
 
 # --- the WSGI app gunicorn serves -------------------------------------------------------------
@@ -92,25 +104,6 @@ def application(environ, start_response):
 
 
 # --- the driver -------------------------------------------------------------------------------
-
-
-def recreate_database(url: str) -> None:
-    import psycopg2
-
-    parts = urlparse(url)
-    admin = psycopg2.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password,
-        dbname="postgres",
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        # Recreated every run: its data is the bench's own, and migrations may have changed.
-        cursor.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    admin.close()
 
 
 def seed() -> tuple[str, list[str], list[str], dict[str, int]]:
@@ -166,69 +159,6 @@ def seed() -> tuple[str, list[str], list[str], dict[str, int]]:
             stock[sku] = HOT_STOCK
     _, secret = api_key_create(channel=channel, name="bench", scopes=["orders"])
     return secret, normal, hot, stock
-
-
-def broker_url() -> str:
-    return os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/6")
-
-
-def _drop_queued_tasks() -> None:
-    """No worker consumes the bench's broker: drop the outbox kicks it queued."""
-    import redis
-
-    redis.Redis.from_url(broker_url()).delete("celery")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(db_url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "DEBUG": "0",
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(32),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "API_KEY_RATE": "100000000/min",
-        # As in production: after-commit work (inventory's outbox drain) goes to the broker.
-        "CELERY_BROKER_URL": broker_url(),
-        "CACHE_URL": "",
-        "LOG_LEVEL": "WARNING",
-        "DB_CONN_MAX_AGE": "600",
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--pythonpath",
-        f"{ROOT / 'bench'},{ROOT}",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--backlog",
-        "512",
-        "--log-level",
-        "warning",
-        "orders_http:application",
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status in (200, 503):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("gunicorn did not start")
 
 
 def post(port: int, path: str, body: dict, headers: dict) -> tuple[int, float, dict]:
@@ -292,33 +222,6 @@ def order_body(rng: random.Random, normal: list[str], hot: list[str]) -> dict:
     }
 
 
-def check_oversell(hot: list[str], stock: dict[str, int]) -> list[str]:
-    from django.db.models import Sum
-
-    from inventory.models import Reservation, Stock
-    from inventory.selectors import ledger_drift
-    from orders.models import OrderLine
-
-    problems = []
-    for sku in hot:
-        ordered = OrderLine.objects.filter(sku=sku).aggregate(n=Sum("quantity"))["n"] or 0
-        held = (
-            Reservation.objects.filter(stock__variant__sku=sku).aggregate(n=Sum("quantity"))["n"]
-            or 0
-        )
-        if ordered > stock[sku]:
-            problems.append(f"{sku}: {ordered} ordered, only {stock[sku]} in stock")
-        if held != ordered:
-            problems.append(f"{sku}: {held} reserved for {ordered} ordered")
-    for row in Stock.objects.all():
-        if row.reserved > row.on_hand or row.on_hand < 0:
-            problems.append(f"stock {row.pk}: reserved {row.reserved} > on hand {row.on_hand}")
-    drift = ledger_drift()
-    if drift:
-        problems.append(f"ledger drift on {len(drift)} stock rows")
-    return problems
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short phases (under a minute)")
@@ -335,19 +238,17 @@ def main() -> int:
         help="threads per worker (gthread when > 1): handlers overlap their database waits",
     )
     args = parser.parse_args()
-    source = os.environ.get("DATABASE_URL", "")
+    source = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
     if not source.startswith("postgres"):
-        sys.exit("bench scripts run against PostgreSQL: set DATABASE_URL")
-    db_url = bench_database_url(source)
+        sys.exit("bench scripts run against PostgreSQL: set BENCH_DATABASE_URL or DATABASE_URL")
+    db_url = database_url_named(source, BENCH_DB)
     recreate_database(db_url)
     os.environ["DATABASE_URL"] = db_url
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
+    # Seeding runs here with eager tasks; the server queues on the broker like production.
     os.environ["CELERY_BROKER_URL"] = ""
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "bench"))
-    from common import median, percentile, result, setup_django
-
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     setup_django()
     from django.core.management import call_command
     from django.db import connection
@@ -356,7 +257,18 @@ def main() -> int:
     secret, normal, hot, stock = seed()
     connection.close()
     port = free_port()
-    server = start_server(db_url, port, args.workers, args.threads)
+    server = start_gunicorn(
+        "orders_http:application",
+        db_url=db_url,
+        port=port,
+        workers=args.workers,
+        threads=args.threads,
+        # As in production: after-commit work (inventory's outbox drain, analytics' refresh)
+        # goes to the broker. Each worker keeps its own in-memory cache, as before.
+        broker=broker_url(),
+        env={"CACHE_URL": ""},
+        pythonpath=f"{ROOT / 'bench'},{ROOT}",
+    )
     auth = {"Authorization": f"Api-Key {secret}"}
     # Short alternating windows, so both endpoints see the same background load on the host.
     rounds, window = (4, 2.5) if args.quick else (10, 4.0)
@@ -387,9 +299,8 @@ def main() -> int:
             for k, v in st.items():
                 order_status[k] = order_status.get(k, 0) + v
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        _drop_queued_tasks()
+        stop_server(server)
+        drop_queued_tasks(broker_url())
 
     from orders.models import Order
 
@@ -400,7 +311,7 @@ def main() -> int:
     refused = order_status.get(409, 0)
     errors = {k: v for k, v in order_status.items() if k not in (201, 409)}
     numbers = {b.get("number") for b in bodies}
-    problems = check_oversell(hot, stock)
+    problems = oversell_problems({sku: stock[sku] for sku in hot})
     if len(numbers) != len(bodies):
         problems.append("two answers carried the same order number")
     if Order.objects.count() < placed:

@@ -80,18 +80,33 @@ def customer_pricing_profile(*, customer: Customer | None) -> PricingProfile:
         return PricingProfile(tier=None, segments=frozenset())
     row = (
         Customer.objects.filter(pk=customer.merged_into_id or customer.pk)
-        .values("tier_code", "segment", "tags")
+        .values("tier_code", "segment")
         .first()
     )
     if row is None:
         return PricingProfile(tier=None, segments=frozenset())
+    return _pricing_profile(row["tier_code"], row["segment"])
+
+
+def pricing_profile_of(*, customer: Customer) -> PricingProfile:
+    """`customer_pricing_profile` of a profile the caller has just read or written in its
+    transaction (order placement resolving its shopper): its tier and segment as loaded, so
+    only a tier's benefits are read (one query, none without a tier). A merged profile's
+    survivor is read as `customer_pricing_profile` does."""
+    if customer.pk is None or customer.merged_into_id is not None:
+        return customer_pricing_profile(customer=customer)
+    return _pricing_profile(customer.tier_code, customer.segment)
+
+
+def _pricing_profile(tier_code: str, segment: str) -> PricingProfile:
     benefits: dict[str, Any] = {}
-    if row["tier_code"]:
-        tier = LoyaltyTier.objects.filter(code=row["tier_code"]).values("benefits").first()
+    if tier_code:
+        tier = LoyaltyTier.objects.filter(code=tier_code).values("benefits").first()
         benefits = dict(tier["benefits"]) if tier else {}
-    segments = {row["segment"]} if row["segment"] else set()
     return PricingProfile(
-        tier=row["tier_code"] or None, segments=frozenset(segments), tier_benefits=benefits
+        tier=tier_code or None,
+        segments=frozenset({segment} if segment else ()),
+        tier_benefits=benefits,
     )
 
 

@@ -499,17 +499,18 @@ class OrderCreateView(StorefrontMixin, APIView):
             channel=channel,
             idempotency_key=key,
             user=request.user,
+            respond=render_placed,  # stored with the key before the commit
             **place_kwargs(payload.validated_data),
         )
-        if not placement.created and placement.response_body is not None:
+        if placement.response_body is not None:
             return Response(placement.response_body, status=placement.response_status)
-        body = render_placed(placement) if placement.created else render(placement.order)
-        code = status.HTTP_201_CREATED if placement.created else status.HTTP_200_OK
+        # Placed before under this external id, or a key whose first answer was never stored.
+        body = render(placement.order)
         if key:
             services.idempotency_response_store(
-                channel=channel, key=key, status_code=code, body=body
+                channel=channel, key=key, status_code=status.HTTP_200_OK, body=body
             )
-        return Response(body, status=code)
+        return Response(body, status=status.HTTP_200_OK)
 
 
 class OrderDetailView(StorefrontMixin, APIView):

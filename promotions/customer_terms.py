@@ -11,6 +11,11 @@ def pricing_profile(customer) -> PricingProfile:
     return customer_selectors.customer_pricing_profile(customer=customer)
 
 
+def pricing_profile_of(customer) -> PricingProfile:
+    """Tier and segments of a profile just read in the caller's transaction (fewer queries)."""
+    return customer_selectors.pricing_profile_of(customer=customer)
+
+
 def loyalty_balance(customer) -> int:
     return customer_selectors.loyalty_balance(customer=customer)
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -85,11 +85,56 @@ def identity_values(
     return values
 
 
-def _matching_identities(values: list[IdentityValue]) -> list[Identity]:
-    query = Q()
+@dataclass(frozen=True)
+class _Found:
+    """A known identity among those given, with its profile as loaded."""
+
+    kind: str
+    channel_id: int | None
+    value: str
+    customer: Customer
+
+
+def _matching_identities(values: list[IdentityValue]) -> list[_Found]:
+    """The known identities among `values` with their profiles. One plain statement (every
+    order of a known shopper runs it; the ORM's compilation cost more than the query), the
+    profile's columns converted as the ORM would and loaded with `Model.from_db`."""
+    customer_table, identity_table = Customer._meta.db_table, Identity._meta.db_table
+    fields = Customer._meta.concrete_fields
+    conditions, params = [], []
     for item in values:
-        query |= item.q()
-    return list(Identity.objects.filter(query).select_related("customer"))
+        if item.kind == IdentityKind.ACCOUNT:
+            conditions.append("(i.kind = %s AND i.channel_id = %s AND i.value = %s)")
+            params += [item.kind, item.channel_id, item.value]
+        else:
+            conditions.append("(i.kind = %s AND i.value = %s)")
+            params += [item.kind, item.value]
+    columns = ", ".join(f"c.{connection.ops.quote_name(f.column)}" for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT i.kind, i.channel_id, i.value, {columns} FROM {identity_table} i "
+            f"JOIN {customer_table} c ON c.id = i.customer_id WHERE {' OR '.join(conditions)}",
+            params,
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    converters = []
+    for index, f in enumerate(fields, start=3):
+        col = f.get_col(customer_table)
+        funcs = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if funcs:
+            converters.append((index, col, funcs))
+    names = [f.attname for f in fields]
+    out = []
+    for row in rows:
+        row = list(row)
+        for index, col, funcs in converters:
+            for convert in funcs:
+                row[index] = convert(row[index], col, connection)
+        customer = Customer.from_db(connection.alias, names, row[3:])
+        out.append(_Found(row[0], row[1], row[2], customer))
+    return out
 
 
 def _identity_rows(customer: Customer, values: list[IdentityValue]) -> list[Identity]:
@@ -124,10 +169,12 @@ def customer_resolve(
     the most specific one decides (account, card, email, phone) and the others stay where they
     are (staff merge them). Identities not yet known are attached to the chosen profile.
 
-    Concurrency: identities are unique per kind in the database. Creating the profile and its
-    identities happens in a savepoint; losing a race raises IntegrityError there, the savepoint is
-    rolled back (no orphan profile) and the lookup runs again, now finding the winner's profile.
-    Safe inside the caller's transaction; a fixed number of queries.
+    Concurrency: identities are unique per kind in the database. When every identity given is
+    already known (a returning shopper) nothing is inserted, so the profile is only touched
+    (last seen, missing names) without a savepoint. Otherwise creating the profile and its
+    identities happens in a savepoint; losing a race raises IntegrityError there, the savepoint
+    is rolled back (no orphan profile) and the lookup runs again, now finding the winner's
+    profile. Safe inside the caller's transaction; a fixed number of queries.
     """
     values = identity_values(
         channel=channel, email=email, phone=phone, account_id=account_id, loyalty_card=loyalty_card
@@ -137,44 +184,67 @@ def customer_resolve(
     first_name = (first_name or "").strip()[:100]
     last_name = (last_name or "").strip()[:100]
     for attempt in range(_RESOLVE_ATTEMPTS):
+        found = _matching_identities(values)
+        if found and not _missing(values, found):
+            return _touch(_owner(found), first_name, last_name)
         try:
             with transaction.atomic():
-                return _resolve_once(channel, values, first_name, last_name)
+                return _resolve_once(channel, values, found, first_name, last_name)
         except IntegrityError:
             if attempt == _RESOLVE_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 
 
+def _owner(found: list[_Found]) -> Customer:
+    """The profile of the most specific identity found."""
+    owners = {i.kind: i.customer for i in found}
+    return next(owners[kind] for kind in _PRIORITY if kind in owners)
+
+
+def _missing(values: list[IdentityValue], found: list[_Found]) -> list[IdentityValue]:
+    known = {
+        (i.kind, i.channel_id if i.kind == IdentityKind.ACCOUNT else None, i.value) for i in found
+    }
+    return [item for item in values if item.key() not in known]
+
+
 def _resolve_once(
-    channel: Channel, values: list[IdentityValue], first_name: str, last_name: str
+    channel: Channel,
+    values: list[IdentityValue],
+    found: list[_Found],
+    first_name: str,
+    last_name: str,
 ) -> Customer:
-    now = timezone.now()
-    found = _matching_identities(values)
+    """Inside a savepoint: create the profile, or attach the identities it lacks to it."""
     if not found:
         customer = Customer.objects.create(
-            first_name=first_name, last_name=last_name, last_seen_at=now
+            first_name=first_name, last_name=last_name, last_seen_at=timezone.now()
         )
         Identity.objects.bulk_create(_identity_rows(customer, values))
         return customer
+    customer = _owner(found)
+    Identity.objects.bulk_create(_identity_rows(customer, _missing(values, found)))
+    return _touch(customer, first_name, last_name)
 
-    by_key = {
-        (i.kind, i.channel_id if i.kind == IdentityKind.ACCOUNT else None, i.value): i
-        for i in found
-    }
-    owners = {i.kind: i.customer for i in found}
-    customer = next(owners[kind] for kind in _PRIORITY if kind in owners)
-    missing = [item for item in values if item.key() not in by_key]
-    if missing:
-        Identity.objects.bulk_create(_identity_rows(customer, missing))
-    update = {"last_seen_at": now}
+
+def _touch(customer: Customer, first_name: str, last_name: str) -> Customer:
+    """Note the visit and fill in names the profile lacks. One query."""
+    update = {"last_seen_at": timezone.now()}
     if not customer.first_name and first_name:
         update["first_name"] = first_name
     if not customer.last_name and last_name:
         update["last_name"] = last_name
     for field, value in update.items():
         setattr(customer, field, value)
-    customer.save(update_fields=list(update))
+    # A plain statement (no ORM compilation): it runs for every order a known shopper places.
+    update["last_seen_at"] = connection.ops.adapt_datetimefield_value(update["last_seen_at"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Customer._meta.db_table} SET {', '.join(f'{f} = %s' for f in update)} "
+            "WHERE id = %s",
+            [*update.values(), customer.pk],
+        )
     return customer
 
 

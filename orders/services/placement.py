@@ -2,16 +2,14 @@
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 
-from catalog.models import Variant
 from catalog.money import quantize
 from customers.services import customer_resolve, loyalty_earn, loyalty_redeem
 from inventory.models import LocationKind, StockLocation
@@ -38,7 +36,7 @@ from orders.models import (
     TimelineEvent,
 )
 from orders.state import actor_label, staff_user
-from promotions.pricing import QuoteLineInput, quote
+from promotions.pricing import QuoteLineInput, listings_for_skus, quote
 from promotions.services import voucher_redeem
 
 MAX_LINES = 200
@@ -117,9 +115,14 @@ def order_place(
     note: str = "",
     user=None,
     actor: str = "",
+    respond: Callable[[Placement], dict] | None = None,
 ) -> Placement:
     """Place an order in `channel`, or return the one already placed for the same
     `(channel, external_id)` or `Idempotency-Key`.
+
+    `respond` renders the answer to a fresh placement (status 201): it becomes the placement's
+    `response_body` and, with an Idempotency-Key, is stored with the key in the same
+    transaction, so a replay returns it without a write of its own after the commit.
 
     Invariants: all or nothing in one transaction (customer, quote, order, lines, stock
     reservations, voucher and loyalty redemption); every line is reserved at locations chosen
@@ -158,7 +161,7 @@ def order_place(
         return existing
     try:
         with transaction.atomic(durable=exchange_for is None):
-            return _place(
+            placement = _place(
                 channel=channel,
                 lines=lines,
                 customer_input=customer,
@@ -178,6 +181,16 @@ def order_place(
                 user=user,
                 actor=actor,
             )
+            if respond is not None:
+                placement.response_status, placement.response_body = 201, respond(placement)
+                if idempotency_key:
+                    idempotency_response_store(
+                        channel=channel,
+                        key=idempotency_key,
+                        status_code=placement.response_status,
+                        body=placement.response_body,
+                    )
+            return placement
     except IntegrityError:
         # A concurrent placement with the same external id or key committed first.
         existing = _existing(channel, external_id, idempotency_key, fingerprint)
@@ -218,46 +231,35 @@ def _existing(
     return None
 
 
-def _rows(sql: str, params: Sequence) -> list[tuple]:
+def _rows(sql: str, params: Sequence, *, fetch: bool = True) -> list[tuple]:
     """A fixed, portable statement run without the ORM: the hot path of placement pays for SQL
     compilation on every query otherwise."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return cursor.fetchall() if fetch else []
 
 
-@dataclass(frozen=True)
-class _Variant:
-    pk: int
-    sku: str
-    line_name: str  # the variant's name, else its product's
-
-
-def _variants_by_sku(skus: Sequence[str]) -> dict[str, _Variant]:
-    """The variants of `skus` by sku (unknown ones absent). One query."""
-    variant, product = Variant._meta.db_table, Variant._meta.get_field("product").related_model
-    placeholders = ", ".join(["%s"] * len(skus))
-    rows = _rows(
-        f"SELECT v.id, v.sku, v.name, p.name FROM {variant} v "
-        f"JOIN {product._meta.db_table} p ON p.id = v.product_id "
-        f"WHERE v.sku IN ({placeholders})",
-        list(skus),
-    )
-    return {sku: _Variant(pk, sku, name or product_name) for pk, sku, name, product_name in rows}
-
-
-def _order_settings(channel: Channel) -> ChannelOrderSettings | None:
-    """The channel's order settings, None when it has none. One query."""
-    rows = _rows(
-        "SELECT id, sourcing_strategy, tax_rate, prices_include_tax, shipping_fee "
-        f"FROM {ChannelOrderSettings._meta.db_table} WHERE channel_id = %s",
-        [channel.pk],
-    )
-    if not rows:
-        return None
-    pk, strategy, tax_rate, included, fee = rows[0]
+def _order_settings(channel: Channel) -> tuple[ChannelOrderSettings | None, int | None]:
+    """The channel's order settings (None when it has none) and, on PostgreSQL, the id the new
+    order will take (drawn from its sequence, so its number goes into the INSERT instead of a
+    second UPDATE of the row; None elsewhere). One query."""
+    table = ChannelOrderSettings._meta.db_table
+    columns = "s.id, s.sourcing_strategy, s.tax_rate, s.prices_include_tax, s.shipping_fee"
+    if connection.vendor == "postgresql":
+        rows = _rows(
+            f"SELECT nextval(pg_get_serial_sequence(%s, 'id')), {columns} "
+            f"FROM (SELECT 1) AS one LEFT JOIN {table} s ON s.channel_id = %s",
+            [Order._meta.db_table, channel.pk],
+        )
+        order_id, *values = rows[0]
+    else:
+        rows = _rows(f"SELECT {columns} FROM {table} s WHERE s.channel_id = %s", [channel.pk])
+        order_id, values = None, (list(rows[0]) if rows else [None] * 5)
+    pk, strategy, tax_rate, included, fee = values
+    if pk is None:
+        return None, order_id
     # SQLite hands decimals back as numbers: normalise them to the fields' precision.
-    return ChannelOrderSettings(
+    settings = ChannelOrderSettings(
         pk=pk,
         channel=channel,
         sourcing_strategy=strategy,
@@ -265,6 +267,11 @@ def _order_settings(channel: Channel) -> ChannelOrderSettings | None:
         prices_include_tax=bool(included),
         shipping_fee=Decimal(str(fee)).quantize(Decimal("0.001")),
     )
+    return settings, order_id
+
+
+def _order_number(channel: Channel, order_id: int) -> str:
+    return f"{channel.code[:16].upper()}-{order_id:06d}"
 
 
 def _validate_lines(lines: Sequence[LineInput], order_method: str) -> None:
@@ -380,9 +387,9 @@ def _place(
             "Shipped orders need a shipping address.", code="required", field="shipping_address"
         )
 
-    # 1 query: the variants by SKU.
+    # 1 query: the variants by SKU with their listings in the channel (quoted below).
     skus = [line.sku for line in lines]
-    variants = _variants_by_sku(skus)
+    variants = listings_for_skus(channel=channel, skus=skus)
     for index, line in enumerate(lines):
         if line.sku not in variants:
             raise InvalidInput(
@@ -418,7 +425,7 @@ def _place(
             field="location",
         )
 
-    settings = _order_settings(channel)  # 1 query
+    settings, order_id = _order_settings(channel)  # 1 query
     profile = None
     if customer_input is not None:
         try:
@@ -433,12 +440,14 @@ def _place(
         channel=channel,
         customer=profile,
         lines=[
-            QuoteLineInput(variant_id=variants[sku].pk, quantity=line.quantity)
+            QuoteLineInput(variant_id=variants[sku].variant_id, quantity=line.quantity)
             for sku, line in zip(skus, lines, strict=True)
         ],
+        listings={v.variant_id: v.listing for v in variants.values() if v.listing is not None},
         voucher_code=voucher_code,
         loyalty_points=loyalty_points,
         at=recorded_sale.sold_at if recorded_sale else None,
+        customer_current=True,  # resolved just above, in this transaction
     )
     quoted = priced.as_dict()
     currency = priced.currency
@@ -477,6 +486,8 @@ def _place(
     if customer_input is not None:
         name = f"{customer_input.first_name} {customer_input.last_name}".strip()
     order = Order.objects.create(
+        pk=order_id,
+        number=_order_number(channel, order_id) if order_id is not None else None,
         channel=channel,
         external_id=external_id,
         status=status,
@@ -507,21 +518,31 @@ def _place(
         completed_at=recorded_sale.sold_at if recorded_sale else None,
     )
     if idempotency_key:
-        IdempotencyKey.objects.create(
-            channel=channel, key=idempotency_key[:255], fingerprint=fingerprint, order=order
+        _rows(
+            f"INSERT INTO {IdempotencyKey._meta.db_table} "
+            "(channel_id, key, fingerprint, order_id, created_at) VALUES (%s, %s, %s, %s, %s)",
+            [
+                channel.pk,
+                idempotency_key[:255],
+                fingerprint,
+                order.pk,
+                connection.ops.adapt_datetimefield_value(order.created_at),
+            ],
+            fetch=False,
         )
-    order.number = f"{channel.code[:16].upper()}-{order.pk:06d}"
-    Order.objects.filter(pk=order.pk).update(number=order.number)
+    if order_id is None:
+        order.number = _order_number(channel, order.pk)
+        Order.objects.filter(pk=order.pk).update(number=order.number)
 
     order_lines = []
     for index, (sku, line) in enumerate(zip(skus, lines, strict=True)):
         variant = variants[sku]
-        q = quoted_lines[variant.pk]
+        q = quoted_lines[variant.variant_id]
         method = line.fulfilment_method or fulfilment_method
         order_lines.append(
             OrderLine(
                 order=order,
-                variant_id=variant.pk,
+                variant_id=variant.variant_id,
                 sku=sku,
                 name=variant.line_name[:200],
                 quantity=line.quantity,
@@ -529,7 +550,7 @@ def _place(
                 unit_price=Decimal(q["unit_price"]),
                 discounts=q.get("discounts", []),
                 discount_total=Decimal(q.get("line_discount", "0")),
-                tax_amount=line_taxes[variant.pk],
+                tax_amount=line_taxes[variant.variant_id],
                 line_total=Decimal(q["line_total"]),
                 fulfilment_method=method,
                 pickup_location=locations[pickup_codes[index]] if index in pickup_codes else None,
@@ -710,7 +731,18 @@ def _book_recorded_sale(order, order_lines, location, user) -> None:
 
 
 def idempotency_response_store(*, channel: Channel, key: str, status_code: int, body: dict) -> None:
-    """Remember the response first given for a key (only the first one is kept)."""
-    IdempotencyKey.objects.filter(
-        Q(response_status__isnull=True), channel=channel, key=key[:255]
-    ).update(response_status=status_code, response_body=body)
+    """Remember the response first given for a key (only the first one is kept). One plain
+    statement: it runs on every placement that sends a key."""
+    _rows(
+        f"UPDATE {IdempotencyKey._meta.db_table} SET response_status = %s, response_body = %s "
+        "WHERE channel_id = %s AND key = %s AND response_status IS NULL",
+        [
+            status_code,
+            connection.ops.adapt_json_value(
+                body, IdempotencyKey._meta.get_field("response_body").encoder
+            ),
+            channel.pk,
+            key[:255],
+        ],
+        fetch=False,
+    )

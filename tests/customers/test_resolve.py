@@ -102,3 +102,20 @@ def test_identity_add_refuses_an_identity_of_another_profile(channel):
     assert identity_add(customer=ada, kind="email", value="ada@example.com").customer_id == ada.pk
     card = identity_add(customer=eve, kind="loyalty_card", value="ab 12")
     assert card.value == "AB12"
+
+
+def test_a_known_shopper_is_returned_fully_loaded_and_touched(channel, django_assert_num_queries):
+    first = customer_resolve(channel=channel, email="ada@example.com")
+    Customer.objects.filter(pk=first.pk).update(
+        tags=["vip", "press"], tier_code="gold", tier_spend="120.50", segment="champions"
+    )
+    with django_assert_num_queries(2):  # the lookup and the touch: no savepoint, no insert
+        again = customer_resolve(channel=channel, email="ADA@example.com", first_name="Ada")
+    assert again.pk == first.pk
+    assert again.tags == ["vip", "press"]
+    assert (again.tier_code, again.segment) == ("gold", "champions")
+    assert str(again.tier_spend) == "120.50"
+    assert again.created_at == first.created_at
+    stored = Customer.objects.get(pk=first.pk)
+    assert stored.first_name == "Ada"
+    assert stored.last_seen_at == again.last_seen_at > first.last_seen_at

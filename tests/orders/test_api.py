@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from orders.models import Order, OrderStatus
+from orders.models import IdempotencyKey, Order, OrderStatus
 from tests.orders.conftest import ADDRESS
 
 pytestmark = pytest.mark.django_db
@@ -67,6 +67,9 @@ def test_idempotency_key_replay_returns_the_first_response(shop, key_client, sto
     client = key_client(shop)
     first = client.post("/api/v1/orders/", body(), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert first.status_code == 201
+    # Stored with the key in the placement's own transaction, as answered.
+    record = IdempotencyKey.objects.get()
+    assert (record.response_status, record.response_body) == (201, first.json())
     replay = client.post("/api/v1/orders/", body(), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert replay.status_code == 201
     assert replay.json() == first.json()

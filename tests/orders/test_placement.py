@@ -185,6 +185,31 @@ def test_unknown_sku_and_duplicate_lines_are_invalid_naming_the_field(place, mak
     assert err.value.field == "shipping_address"
 
 
+@pytest.mark.parametrize("withdrawn", ["unpublished", "variant_inactive", "product_inactive"])
+def test_a_sku_not_sold_in_the_channel_is_refused_and_nothing_is_written(
+    withdrawn, shop, place, make_variant, make_channel, receive, warehouse
+):
+    tee, cap = make_variant("TEE"), make_variant("CAP")
+    receive(tee, warehouse, 5)
+    receive(cap, warehouse, 5)
+    mug = make_variant("MUG", channels=[make_channel("other-web")])
+    mug.listings.filter(channel=shop).delete()  # listed in another channel only
+    if withdrawn == "unpublished":
+        cap.listings.filter(channel=shop).update(published=False)
+    elif withdrawn == "variant_inactive":
+        type(cap).objects.filter(pk=cap.pk).update(active=False)
+    else:
+        type(cap.product).objects.filter(pk=cap.product_id).update(active=False)
+    with pytest.raises(DomainError) as err:
+        place([("TEE", 1), ("CAP", 1)])
+    assert (err.value.code, err.value.field) == ("variant_not_listed", "lines.1")
+    with pytest.raises(DomainError) as err:
+        place([("MUG", 1)])
+    assert err.value.code == "variant_not_listed"
+    assert not Order.objects.exists()
+    assert not Reservation.objects.exists()
+
+
 def test_same_external_id_twice_returns_the_first_order(shop, make_variant, receive, warehouse):
     tee = make_variant("TEE")
     receive(tee, warehouse, 5)
