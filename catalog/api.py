@@ -162,14 +162,9 @@ class StorefrontProductListView(GenericAPIView):
         parameters=STOREFRONT_PARAMETERS,
         responses=StorefrontProductSerializer(many=True),
     )
-    def get_queryset(self):
-        return selectors.storefront_product_list(
-            channel=request_channel(self.request), params=self.request.query_params
-        )
-
     def get(self, request):
         channel = request_channel(request)
-        products = self.get_queryset()
+        products = selectors.storefront_product_list(channel=channel, params=request.query_params)
         if selectors.storefront_page_in_sql(channel=channel):
             self.paginator.channel = channel
             return self.paginator.get_page_json_response(self.paginate_queryset(products))
