@@ -251,17 +251,10 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
     )
     @confirm_action("Cancel these orders and release their reservations?", danger=True)
     def cancel_orders(self, request, queryset):
-        done = 0
-        for order in queryset:
-            before = order.status
-            try:
-                services.order_cancel(order=order, reason="cancelled in admin", user=request.user)
-                order_action_audit(request, order, before, "cancel")
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Cancelled {done} orders.", messages.SUCCESS)
+        def cancel(order):
+            services.order_cancel(order=order, reason="cancelled in admin", user=request.user)
+
+        self._each_order(request, queryset, cancel, "cancel", "Cancelled")
 
     @admin.action(
         description="Complete selected fulfilled orders (earns loyalty points)",
@@ -269,17 +262,26 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
     )
     @confirm_action("Complete these orders (loyalty points are earned)?")
     def complete_orders(self, request, queryset):
+        def complete(order):
+            services.order_complete(order=order, user=request.user)
+
+        self._each_order(request, queryset, complete, "complete", "Completed")
+
+    def _each_order(self, request, queryset, action, operation: str, done_verb: str) -> None:
+        """Run `action(order)` on each selected order, auditing each success as `operation`;
+        a refused order is reported and the others go on."""
         done = 0
         for order in queryset:
             before = order.status
             try:
-                services.order_complete(order=order, user=request.user)
-                order_action_audit(request, order, before, "complete")
-                done += 1
+                action(order)
             except DomainError as exc:
                 self.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
+                continue
+            order_action_audit(request, order, before, operation)
+            done += 1
         if done:
-            self.message_user(request, f"Completed {done} orders.", messages.SUCCESS)
+            self.message_user(request, f"{done_verb} {done} orders.", messages.SUCCESS)
 
     def get_urls(self):
         extra = [
