@@ -42,12 +42,19 @@ def pytest_collection_modifyitems(config, items):
 def _celery_eager_unless_broker_test(request):
     """Tasks run in-process in tests, so no test leaves work queued in the shared broker; tests
     marked `broker` talk to the real Redis broker and a real worker."""
+    from celery import _state
+
     from omni.celery import app
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = "broker" not in request.keywords
     yield
     app.conf.task_always_eager = previous
+    # Eager `.delay()` from several threads at once can leave Celery's process-wide "joining
+    # would block" flag set, failing a later test's `result.get()`. Inventory's outbox kick no
+    # longer does (it uses `apply()`), but the full CI-ordered suite still leaks the flag from
+    # some other eager `.delay()`/`apply_async()` run in threads, so it is reset per test.
+    _state._set_task_join_will_block(False)
 
 
 @pytest.fixture(autouse=True)
