@@ -48,12 +48,23 @@ class Shopper(FastHttpUser):
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _expect(self, response, *statuses: int) -> bool:
-        if response.status_code in statuses:
+    def _call(self, method: str, path: str, name: str, *statuses: int, check=None, **kwargs):
+        """Send one request, reported under `name`: a success when its status is one of
+        `statuses` and `check(response)` (if given) names no problem, else a failure with the
+        status and the start of the body. Returns the response, or None when it failed."""
+        headers = {**self.auth, **kwargs.pop("headers", {})}
+        with self.client.request(
+            method, path, headers=headers, name=name, catch_response=True, **kwargs
+        ) as response:
+            if response.status_code not in statuses:
+                response.failure(f"{response.status_code}: {(response.text or '')[:200]}")
+                return None
+            problem = check(response) if check else None
+            if problem:
+                response.failure(problem)
+                return None
             response.success()
-            return True
-        response.failure(f"{response.status_code}: {(response.text or '')[:200]}")
-        return False
+            return response
 
     def _basket(self) -> list[dict]:
         skus = self.rng.sample(self.channel["skus"], self.rng.choice([1, 2, 3]))
@@ -76,47 +87,23 @@ class Shopper(FastHttpUser):
             params["in_stock"] = "true"
         elif pick == 4:
             params["ordering"] = "price"
-        with self.client.get(
-            f"/api/v1/products/?{urlencode(params)}",
-            headers=self.auth,
-            name="GET /products/",
-            catch_response=True,
-        ) as response:
-            self._expect(response, 200)
+        self._call("GET", f"/api/v1/products/?{urlencode(params)}", "GET /products/", 200)
 
     @task(4)
     def product_detail(self):
         product = self.rng.choice(self.channel["product_ids"])
-        with self.client.get(
-            f"/api/v1/products/{product}/",
-            headers=self.auth,
-            name="GET /products/{id}/",
-            catch_response=True,
-        ) as response:
-            self._expect(response, 200)
+        self._call("GET", f"/api/v1/products/{product}/", "GET /products/{id}/", 200)
 
     @task(3)
     def availability(self):
         skus = [DATASET["hot_sku"], *self.rng.sample(self.channel["skus"], 2)]
-        with self.client.get(
-            f"/api/v1/availability/?{urlencode([('sku', sku) for sku in skus])}",
-            headers=self.auth,
-            name="GET /availability/",
-            catch_response=True,
-        ) as response:
-            self._expect(response, 200)
+        query = urlencode([("sku", sku) for sku in skus])
+        self._call("GET", f"/api/v1/availability/?{query}", "GET /availability/", 200)
 
     @task(2)
     def quote(self):
         body = {"lines": self._basket(), "customer": {"email": self.email}}
-        with self.client.post(
-            "/api/v1/quotes/",
-            json=body,
-            headers=self.auth,
-            name="POST /quotes/",
-            catch_response=True,
-        ) as response:
-            self._expect(response, 200)
+        self._call("POST", "/api/v1/quotes/", "POST /quotes/", 200, json=body)
 
     @task(2)
     def place_order(self):
@@ -132,51 +119,51 @@ class Shopper(FastHttpUser):
                 "method": "ship",
                 "address": {"line1": "1 Load St", "city": "Testville", "country": "US"},
             }
-        headers = {**self.auth, "Idempotency-Key": uuid.uuid4().hex}
-        with self.client.post(
-            "/api/v1/orders/", json=body, headers=headers, name="POST /orders/", catch_response=True
-        ) as response:
-            if response.status_code == 409 and _code(response) == "insufficient_stock":
-                response.success()
-                OUTCOMES["refused_insufficient_stock"] += 1
-                hot = any(line["sku"] == DATASET["hot_sku"] for line in body["lines"])
-                OUTCOMES["refused_hot" if hot else "refused_other"] += 1
-                return
-            if not self._expect(response, 201):
-                return
-            number = response.json()["number"]
-            OUTCOMES["placed"] += 1
-            self.orders.append(number)
+        headers = {"Idempotency-Key": uuid.uuid4().hex}
+        response = self._call(
+            "POST", "/api/v1/orders/", "POST /orders/", 201, 409,
+            json=body, headers=headers, check=_only_refused_for_stock,
+        )  # fmt: skip
+        if response is None:
+            return
+        if response.status_code == 409:
+            OUTCOMES["refused_insufficient_stock"] += 1
+            hot = any(line["sku"] == DATASET["hot_sku"] for line in body["lines"])
+            OUTCOMES["refused_hot" if hot else "refused_other"] += 1
+            return
+        number = response.json()["number"]
+        OUTCOMES["placed"] += 1
+        self.orders.append(number)
         if self.rng.random() < 0.1:
-            with self.client.post(
-                "/api/v1/orders/",
-                json=body,
-                headers=headers,
-                name="POST /orders/ (replay)",
-                catch_response=True,
-            ) as replay:
-                if self._expect(replay, 200, 201):
-                    if replay.json().get("number") == number:
-                        OUTCOMES["replays_same_order"] += 1
-                    else:
-                        replay.failure("replay of an Idempotency-Key gave another order")
+
+            def same_order(replay) -> str | None:
+                if replay.json().get("number") != number:
+                    return "replay of an Idempotency-Key gave another order"
+                return None
+
+            replay = self._call(
+                "POST", "/api/v1/orders/", "POST /orders/ (replay)", 200, 201,
+                json=body, headers=headers, check=same_order,
+            )  # fmt: skip
+            if replay is not None:
+                OUTCOMES["replays_same_order"] += 1
 
     @task(2)
     def read_order(self):
         if not self.orders:
             return self.browse_list()
         number = self.rng.choice(self.orders)
-        with self.client.get(
-            f"/api/v1/orders/{number}/",
-            headers=self.auth,
-            name="GET /orders/{number}/",
-            catch_response=True,
-        ) as response:
-            self._expect(response, 200)
+        self._call("GET", f"/api/v1/orders/{number}/", "GET /orders/{number}/", 200)
 
 
-def _code(response) -> str:
+def _only_refused_for_stock(response) -> str | None:
+    """A 409 is an expected answer only when the stock ran out (`insufficient_stock`)."""
+    if response.status_code != 409:
+        return None
     try:
-        return response.json().get("code", "")
+        code = response.json().get("code", "")
     except ValueError:
-        return ""
+        code = ""
+    if code == "insufficient_stock":
+        return None
+    return f"409: {(response.text or '')[:200]}"

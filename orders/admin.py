@@ -14,10 +14,10 @@ from inventory.models import StockLocation
 from inventory.scoping import scope_queryset
 from omni.admin_audit import AuditedAdminMixin
 from omni.admin_confirm import confirm_action
-from omni.audit import AuditAction, audit_record
 from omni.errors import DomainError
 from omni.models import Channel
 from orders import admin_lookup, dashboard, selectors, services
+from orders.admin_actions import denied_unless, order_action_audit
 from orders.models import (
     ChannelOrderSettings,
     Fulfilment,
@@ -106,18 +106,6 @@ class TimelineInline(ReadOnlyInline):
     fields = ["created_at", "actor", "kind", "message"]
     readonly_fields = fields
     verbose_name_plural = "timeline"
-
-
-def _audit_order(request, order: Order, status_before: str, operation: str, **changes) -> None:
-    status_after = Order.objects.filter(pk=order.pk).values_list("status", flat=True).first()
-    audit_record(
-        user=request.user,
-        instance=order,
-        object_repr=order.number or str(order.pk),
-        action=AuditAction.OPERATION,
-        operation=operation,
-        changes={"status": [status_before, status_after], **changes},
-    )
 
 
 @admin.register(Order)
@@ -263,17 +251,10 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
     )
     @confirm_action("Cancel these orders and release their reservations?", danger=True)
     def cancel_orders(self, request, queryset):
-        done = 0
-        for order in queryset:
-            before = order.status
-            try:
-                services.order_cancel(order=order, reason="cancelled in admin", user=request.user)
-                _audit_order(request, order, before, "cancel")
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Cancelled {done} orders.", messages.SUCCESS)
+        def cancel(order):
+            services.order_cancel(order=order, reason="cancelled in admin", user=request.user)
+
+        self._each_order(request, queryset, cancel, "cancel", "Cancelled")
 
     @admin.action(
         description="Complete selected fulfilled orders (earns loyalty points)",
@@ -281,17 +262,26 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
     )
     @confirm_action("Complete these orders (loyalty points are earned)?")
     def complete_orders(self, request, queryset):
+        def complete(order):
+            services.order_complete(order=order, user=request.user)
+
+        self._each_order(request, queryset, complete, "complete", "Completed")
+
+    def _each_order(self, request, queryset, action, operation: str, done_verb: str) -> None:
+        """Run `action(order)` on each selected order, auditing each success as `operation`;
+        a refused order is reported and the others go on."""
         done = 0
         for order in queryset:
             before = order.status
             try:
-                services.order_complete(order=order, user=request.user)
-                _audit_order(request, order, before, "complete")
-                done += 1
+                action(order)
             except DomainError as exc:
                 self.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
+                continue
+            order_action_audit(request, order, before, operation)
+            done += 1
         if done:
-            self.message_user(request, f"Completed {done} orders.", messages.SUCCESS)
+            self.message_user(request, f"{done_verb} {done} orders.", messages.SUCCESS)
 
     def get_urls(self):
         extra = [
@@ -326,8 +316,8 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def place_view(self, request):
         """Staff place an order for a customer (till or phone) through order_place."""
-        if not request.user.has_perm("orders.add_order"):
-            return TemplateResponse(request, "admin/orders/denied.html", status=403)
+        if denied := denied_unless(request, "orders.add_order"):
+            return denied
         form = PlaceOrderForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -354,16 +344,16 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def pickup_queue_view(self, request):
         """A store's pickup counter: start picking, mark ready, hand over."""
-        if not request.user.has_perm("orders.view_fulfilment"):
-            return TemplateResponse(request, "admin/orders/denied.html", status=403)
+        if denied := denied_unless(request, "orders.view_fulfilment"):
+            return denied
         locations = scope_queryset(
             StockLocation.objects.filter(pickup_enabled=True, active=True), request.user, "pk"
         )
         code = request.GET.get("location") or (locations[0].code if locations else "")
         location = locations.filter(code=code).first()
         if request.method == "POST" and location is not None:
-            if not request.user.has_perm("orders.change_fulfilment"):
-                return TemplateResponse(request, "admin/orders/denied.html", status=403)
+            if denied := denied_unless(request, "orders.change_fulfilment"):
+                return denied
             self._pickup_step(request, location)
             return redirect(f"{reverse('admin:orders_order_pickup_queue')}?location={code}")
         queue = list(selectors.pickup_queue(location=location)) if location else []
@@ -408,7 +398,9 @@ class OrderAdmin(AuditedAdminMixin, admin.ModelAdmin):
         except (DomainError, ValueError) as exc:
             self.message_user(request, f"{order.number}: {exc}", messages.ERROR)
         else:
-            _audit_order(request, order, before, f"pickup_{step}", location=[None, location.code])
+            order_action_audit(
+                request, order, before, f"pickup_{step}", location=[None, location.code]
+            )
             self.message_user(request, f"{order.number}: {step} done.", messages.SUCCESS)
 
 

@@ -20,10 +20,10 @@ from django.utils.http import urlencode
 
 from inventory.models import LocationKind, StockLocation
 from inventory.scoping import location_check, location_scope, scope_queryset
-from omni.audit import AuditAction, audit_record
 from omni.dashboard import Panel, register_panel
 from omni.errors import DomainError
 from orders import selectors, services, state
+from orders.admin_actions import denied_unless, order_action_audit
 from orders.models import (
     Fulfilment,
     FulfilmentMethod,
@@ -184,27 +184,11 @@ def _order_context(request, order: Order, return_form: ReturnForm | None = None)
     return context
 
 
-def _audit(request, order: Order, status_before: str, operation: str, **changes) -> None:
-    status_after = Order.objects.filter(pk=order.pk).values_list("status", flat=True).first()
-    audit_record(
-        user=request.user,
-        instance=order,
-        object_repr=order.number or str(order.pk),
-        action=AuditAction.OPERATION,
-        operation=operation,
-        changes={"status": [status_before, status_after], **changes},
-    )
-
-
-def _denied(request):
-    return TemplateResponse(request, "admin/orders/denied.html", status=403)
-
-
 def order_lookup_view(model_admin, request):
     """GET: the lookup form and what it found. POST: hand over or receive a return, then back
     to the order (post/redirect/get)."""
-    if not request.user.has_perm(VIEW):
-        return _denied(request)
+    if denied := denied_unless(request, VIEW):
+        return denied
     if request.method == "POST":
         return _act(model_admin, request)
     form = LookupForm(request.GET or None)
@@ -245,12 +229,12 @@ def _act(model_admin, request):
         return HttpResponseRedirect(lookup_url())
     action = request.POST.get("action")
     if action == "handover":
-        if not request.user.has_perm(HANDOVER):
-            return _denied(request)
+        if denied := denied_unless(request, HANDOVER):
+            return denied
         _handover(model_admin, request, order)
     elif action == "return":
-        if not request.user.has_perm(RECEIVE_RETURN):
-            return _denied(request)
+        if denied := denied_unless(request, RECEIVE_RETURN):
+            return denied
         response = _receive_return(model_admin, request, order)
         if response is not None:
             return response
@@ -275,7 +259,7 @@ def _handover(model_admin, request, order: Order) -> None:
     except DomainError as exc:
         model_admin.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
         return
-    _audit(
+    order_action_audit(
         request,
         order,
         before,
@@ -310,7 +294,7 @@ def _receive_return(model_admin, request, order: Order):
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            _audit(
+            order_action_audit(
                 request,
                 order,
                 before,

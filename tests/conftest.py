@@ -50,8 +50,10 @@ def _celery_eager_unless_broker_test(request):
     app.conf.task_always_eager = "broker" not in request.keywords
     yield
     app.conf.task_always_eager = previous
-    # Eager `.delay()` from several threads at once (concurrency tests) can leave Celery's
-    # process-wide "joining would block" flag set, failing a later test's `result.get()`.
+    # Eager `.delay()` from several threads at once can leave Celery's process-wide "joining
+    # would block" flag set, failing a later test's `result.get()`. Inventory's outbox kick no
+    # longer does (it uses `apply()`), but the full CI-ordered suite still leaks the flag from
+    # some other eager `.delay()`/`apply_async()` run in threads, so it is reset per test.
     _state._set_task_join_will_block(False)
 
 

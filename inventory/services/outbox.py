@@ -30,12 +30,14 @@ def _kick_outbox_drain() -> None:
     """Runs after commit. Publishing a Celery message per checkout would cost more than the
     checkout, so a process kicks at most once per window with a countdown beyond it: a change
     whose hook skipped the kick committed before the drain already scheduled will run. Without
-    a broker (eager mode) the drain simply runs now."""
+    a broker (eager mode) the drain simply runs now, through `apply()`: eager `.delay()` sets
+    Celery's process-wide "joining would block" flag around the run and restores it after, so
+    two threads committing at once could leave it set and break later `result.get()` calls."""
     from inventory.tasks import availability_outbox_drain_task
     from omni.celery import app
 
     if app.conf.task_always_eager:
-        availability_outbox_drain_task.delay()
+        availability_outbox_drain_task.apply()
         return
     now = time.monotonic()
     if now - _last_kick[0] < KICK_WINDOW_SECONDS:

@@ -18,10 +18,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import requests
 from django.db import connection
+
+from catalog.models import Category, Listing, Product, Variant
+from inventory.models import ChannelLocation, StockLocation
+from inventory.services import StockLine, stock_receive
+from omni.models import Channel
+from omni.services import api_key_create
+from omni.sync.models import ConnectorSettings
+from tests.orders.conftest import ADDRESS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -180,6 +190,38 @@ def start_worker(procs: Processes, env: dict, name: str = "worker") -> subproces
     )
 
 
+class Gunicorn:
+    """The project served by gunicorn on a free loopback port. Started without waiting, so a
+    test can set up its data while the server boots, then `wait_ready()` before using it."""
+
+    def __init__(self, procs: Processes, env: dict, *, workers: int, threads: int, extra=()):
+        self.procs = procs
+        self.base = f"http://127.0.0.1:{free_port()}"
+        self.proc = procs.start(
+            "gunicorn",
+            [
+                *(sys.executable, "-m", "gunicorn", "omni.wsgi:application"),
+                *("--bind", self.base.removeprefix("http://")),
+                *("--workers", str(workers), "--threads", str(threads), *extra),
+            ],
+            env=env,
+        )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _healthy(self) -> bool:
+        assert self.alive(), self.procs.log(self.proc)
+        try:
+            return requests.get(f"{self.base}/healthz", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Until /healthz answers 200: the server is up and reaches its database and broker."""
+        wait_for(self._healthy, timeout=timeout, what="the gunicorn server", every=0.05)
+
+
 def send_task(broker_url: str, name: str, args=(), kwargs=None) -> str:
     """Publish a task to a private broker (the test process's own app points elsewhere)."""
     from omni.celery import app
@@ -286,3 +328,69 @@ def private_postgres(procs):
         yield cluster
     finally:
         cluster.stop()
+
+
+def stocked_channel(
+    code: str,
+    *,
+    kind: str,
+    skus: int,
+    quantity: Callable[[int], int],
+    price: str = "10.00",
+    connector: dict | None = None,
+) -> tuple[Channel, list[Variant]]:
+    """A USD channel (with `connector` settings when given) selling `skus` published variants
+    `<CODE>-<nnnn>` from a shipping warehouse of its own, variant n stocked with `quantity(n)`
+    units."""
+    channel = Channel.objects.create(code=code, name=code, kind=kind, currency="USD")
+    if connector is not None:
+        ConnectorSettings.objects.create(channel=channel, **connector)
+    location = StockLocation.objects.create(code=f"wh-{code}", name=code, kind="warehouse")
+    ChannelLocation.objects.create(channel=channel, location=location, priority=1)
+    category = Category.objects.create(name=code, slug=f"fault-{code}", path=f"fault-{code}/")
+    product = Product.objects.create(name=code, slug=f"fault-{code}", category=category)
+    prefix = code.upper()
+    variants = Variant.objects.bulk_create(
+        Variant(product=product, sku=f"{prefix}-{n:04d}", name=f"{prefix}-{n:04d}")
+        for n in range(skus)
+    )
+    Listing.objects.bulk_create(
+        Listing(variant=v, channel=channel, price=price, currency="USD", published=True)
+        for v in variants
+    )
+    stock_receive(
+        location_id=location.pk,
+        lines=[StockLine(variant_id=v.pk, quantity=quantity(n)) for n, v in enumerate(variants)],
+        reference=f"PO-{code}",
+    )
+    return channel, variants
+
+
+# A storefront taking orders (the PostgreSQL-restart and Redis-down tests).
+STORE_SKUS = 5
+
+
+def storefront() -> str:
+    """A web channel selling STORE_SKUS well-stocked variants (`PG-0000`...) from a shipping
+    warehouse; returns an API key of the channel."""
+    channel, _ = stocked_channel("pg", kind="web", skus=STORE_SKUS, quantity=lambda n: 10_000)
+    _, secret = api_key_create(channel=channel, scopes=["catalog", "orders"])
+    return secret
+
+
+def order_body(client: int, n: int) -> dict:
+    """Order n of client `client`: two lines of 1 and 2 units, paid, shipped."""
+    lines = [
+        {"sku": f"PG-{(client + n + i) % STORE_SKUS:04d}", "quantity": 1 + i} for i in range(2)
+    ]
+    amount = sum(Decimal("10.00") * line["quantity"] for line in lines)
+    return {
+        "customer": {"email": f"c{client}@example.com", "first_name": "Ada"},
+        "lines": lines,
+        "fulfilment": {"method": "ship", "address": ADDRESS},
+        "payment": {
+            "status": "authorized",
+            "reference": f"psp-{client}-{n}",
+            "amount": str(amount),
+        },
+    }

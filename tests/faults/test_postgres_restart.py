@@ -8,21 +8,21 @@ produced exactly one order and the stock reserved equals the quantities ordered.
 recovers by itself: it is never restarted.
 """
 
-import sys
 import threading
 import time
-from decimal import Decimal
 
 import psycopg2
 import pytest
 import requests
 
-from catalog.models import Category, Listing, Product, Variant
-from inventory.models import ChannelLocation, StockLocation
-from inventory.services import StockLine, stock_receive
-from omni.models import Channel
-from omni.services import api_key_create
-from tests.faults.conftest import free_port, service_env, test_database_url, wait_for
+from tests.faults.conftest import (
+    Gunicorn,
+    order_body,
+    service_env,
+    storefront,
+    test_database_url,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.broker,
@@ -30,56 +30,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-SKUS = 5
 CLIENTS = 6
-ORDERS_PER_CLIENT = 12
-ADDRESS = {
-    "name": "Ada Lovelace",
-    "line1": "1 Main St",
-    "city": "New York",
-    "postcode": "10001",
-    "country": "US",
-}
-
-
-def storefront() -> str:
-    """A web channel selling SKUS listed variants from a stocked warehouse; returns a key."""
-    channel = Channel.objects.create(code="pg-web", name="Web", kind="web", currency="USD")
-    location = StockLocation.objects.create(
-        code="wh-pg", name="Warehouse", kind="warehouse", ships_enabled=True
-    )
-    ChannelLocation.objects.create(channel=channel, location=location, priority=1)
-    category = Category.objects.create(name="pg", slug="fault-pg", path="fault-pg/")
-    product = Product.objects.create(name="pg", slug="fault-pg", category=category)
-    variants = Variant.objects.bulk_create(
-        Variant(product=product, sku=f"PG-{n}", name=f"PG-{n}") for n in range(SKUS)
-    )
-    Listing.objects.bulk_create(
-        Listing(variant=v, channel=channel, price="10.00", currency="USD", published=True)
-        for v in variants
-    )
-    stock_receive(
-        location_id=location.pk,
-        lines=[StockLine(variant_id=v.pk, quantity=10_000) for v in variants],
-        reference="PO-pg",
-    )
-    _, secret = api_key_create(channel=channel, scopes=["catalog", "orders"])
-    return secret
-
-
-def order_body(client: int, n: int) -> dict:
-    lines = [{"sku": f"PG-{(client + n + i) % SKUS}", "quantity": 1 + i} for i in range(2)]
-    amount = sum(Decimal("10.00") * line["quantity"] for line in lines)
-    return {
-        "customer": {"email": f"c{client}@example.com", "first_name": "Ada"},
-        "lines": lines,
-        "fulfilment": {"method": "ship", "address": ADDRESS},
-        "payment": {
-            "status": "authorized",
-            "reference": f"psp-{client}-{n}",
-            "amount": str(amount),
-        },
-    }
+ORDERS_PER_CLIENT = 8
 
 
 class Client(threading.Thread):
@@ -128,47 +80,33 @@ class Client(threading.Thread):
 
 def test_postgres_restart_during_order_placement(private_postgres, private_redis, procs):
     secret = storefront()
-    private_postgres.load_from(test_database_url())
-    port = free_port()
     env = service_env(
         broker_url=private_redis.url,
         database_url=private_postgres.url,
         DB_CONN_MAX_AGE=60,  # persistent connections: the restart breaks them under the server
         DEBUG="true",
     )
-    server = procs.start(
-        "gunicorn",
-        [
-            *(sys.executable, "-m", "gunicorn", "omni.wsgi:application"),
-            *("--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"),
-            *("--timeout", "60", "--graceful-timeout", "5"),
-        ],
-        env=env,
+    # The server boots while the cluster is loaded: it opens no connection before a request.
+    server = Gunicorn(
+        procs, env, workers=2, threads=4, extra=("--timeout", "60", "--graceful-timeout", "5")
     )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert server.poll() is None, procs.log(server)
-        try:
-            return requests.get(f"{base}/healthz", timeout=5).status_code < 500
-        except requests.RequestException:
-            return False
-
-    wait_for(up, timeout=60, what="the gunicorn server")
+    private_postgres.load_from(test_database_url())
+    server.wait_ready()
+    base = server.base
 
     stop = threading.Event()
     clients = [Client(i, base, secret, stop) for i in range(CLIENTS)]
     for client in clients:
         client.start()
     placed = lambda: sum(len(c.placed) for c in clients)  # noqa: E731
-    wait_for(lambda: placed() >= CLIENTS, timeout=60, what="the first orders")
+    wait_for(lambda: placed() >= CLIENTS, timeout=60, what="the first orders", every=0.02)
     before_restart = placed()
     private_postgres.restart("fast")
     for client in clients:
         client.join(timeout=120)
     stop.set()
     assert not any(c.is_alive() for c in clients), "a client hung"
-    assert server.poll() is None, "the server must survive the restart"
+    assert server.alive(), "the server must survive the restart"
 
     unexpected = [problem for c in clients for problem in c.unexpected]
     assert unexpected == [], unexpected

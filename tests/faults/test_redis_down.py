@@ -2,15 +2,20 @@
 cause wait in inventory's outbox table (written in the order's transaction), and once Redis is
 back the drain that beat runs publishes every one of them through a worker."""
 
-import sys
-
 import pytest
 import requests
 
 from inventory.models import AvailabilityMark
 from orders.models import Order
-from tests.faults.conftest import free_port, send_task, service_env, start_worker, wait_for
-from tests.faults.test_postgres_restart import order_body, storefront
+from tests.faults.conftest import (
+    Gunicorn,
+    order_body,
+    send_task,
+    service_env,
+    start_worker,
+    storefront,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.broker,
@@ -20,29 +25,13 @@ pytestmark = [
 
 
 def test_orders_taken_and_events_kept_while_redis_is_down(private_redis, procs):
-    secret = storefront()
-    port = free_port()
     env = service_env(broker_url=private_redis.url, DB_CONN_MAX_AGE=0)
-    server = procs.start(
-        "gunicorn",
-        [
-            *(sys.executable, "-m", "gunicorn", "omni.wsgi:application"),
-            *("--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2"),
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = Gunicorn(procs, env, workers=1, threads=2)
+    secret = storefront()
+    base = server.base
     session = requests.Session()
     session.headers["Authorization"] = f"Api-Key {secret}"
-
-    def up() -> bool:
-        assert server.poll() is None, procs.log(server)
-        try:
-            return requests.get(f"{base}/healthz", timeout=5).status_code < 600
-        except requests.RequestException:
-            return False
-
-    wait_for(up, timeout=60, what="the gunicorn server")
+    server.wait_ready()
     AvailabilityMark.objects.all().delete()  # the stock receipt's; not this test's subject
 
     private_redis.kill()
@@ -68,7 +57,6 @@ def test_orders_taken_and_events_kept_while_redis_is_down(private_redis, procs):
         lambda: not AvailabilityMark.objects.filter(pk__in=queued).exists(),
         timeout=60,
         what="the outbox to be drained",
-        every=0.5,
     )
     # The server publishes again without a restart: a new order's kick reaches the broker
     # and the worker drains its change.
@@ -83,5 +71,4 @@ def test_orders_taken_and_events_kept_while_redis_is_down(private_redis, procs):
         lambda: not AvailabilityMark.objects.exists(),
         timeout=60,
         what="the new order's change to be drained by its own kick",
-        every=0.5,
     )

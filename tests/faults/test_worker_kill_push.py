@@ -12,14 +12,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from catalog.availability import availability_provider
-from catalog.models import Category, Listing, Product, Variant
-from inventory.models import ChannelLocation, StockLocation
-from inventory.services import StockLine, stock_receive
-from omni.models import Channel
 from omni.sync.connectors.signing import MESSAGE_ID_HEADER, sign
-from omni.sync.models import ConnectorSettings, MessageStatus, OutboundMessage, SyncRun
+from omni.sync.models import MessageStatus, OutboundMessage, SyncRun
 from omni.sync.services.availability import ITEMS_PER_MESSAGE
-from tests.faults.conftest import Processes, send_task, service_env, start_worker, wait_for
+from tests.faults.conftest import (
+    Processes,
+    send_task,
+    service_env,
+    start_worker,
+    stocked_channel,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.broker,
@@ -28,8 +31,8 @@ pytestmark = [
 ]
 
 SECRET = "fault-push-secret-0123456789"
-SKUS = 4 * ITEMS_PER_MESSAGE  # four messages
-LEASE_SECONDS = 3
+SKUS = 3 * ITEMS_PER_MESSAGE  # three messages: one killed in flight, two after it
+LEASE_SECONDS = 2  # over a send's time (the receiver's pause), so a live send is never taken
 
 
 class Receiver:
@@ -90,7 +93,7 @@ class Receiver:
 
 @pytest.fixture
 def receiver():
-    server = Receiver(delay=1.0)
+    server = Receiver(delay=0.4)
     server.thread.start()
     yield server
     server.server.shutdown()
@@ -101,40 +104,6 @@ def test_worker_killed_mid_push_delivers_every_latest_value(
     procs, private_redis, receiver, monkeypatch
 ):
     monkeypatch.setenv("OMNI_FAULT_PUSH_SECRET", SECRET)
-    channel = Channel.objects.create(code="push-k", name="Push", kind="marketplace", currency="USD")
-    ConnectorSettings.objects.create(
-        channel=channel,
-        kind="webhook",
-        push_url=receiver.url,
-        signing_secret_env="OMNI_FAULT_PUSH_SECRET",
-        pull_kinds=[],
-        push_kinds=["availability"],
-        max_attempts=8,
-        backoff_seconds=1,
-        timeout_seconds=5,
-    )
-    location = StockLocation.objects.create(code="wh-push", name="Push", kind="warehouse")
-    ChannelLocation.objects.create(channel=channel, location=location, priority=1)
-    category = Category.objects.create(name="push", slug="fault-push", path="fault-push/")
-    product = Product.objects.create(name="push", slug="fault-push", category=category)
-    variants = Variant.objects.bulk_create(
-        Variant(product=product, sku=f"P-{n:04d}", name=f"P-{n:04d}") for n in range(SKUS)
-    )
-    Listing.objects.bulk_create(
-        Listing(variant=v, channel=channel, price="9.00", currency="USD", published=True)
-        for v in variants
-    )
-    stock_receive(
-        location_id=location.pk,
-        lines=[StockLine(variant_id=v.pk, quantity=1 + n % 17) for n, v in enumerate(variants)],
-        reference="PO-push",
-    )
-    omni_values = availability_provider().available_to_sell(
-        channel=channel, variant_ids=[v.pk for v in variants]
-    )
-    expected = {v.sku: omni_values[v.pk] for v in variants}
-    assert len(set(expected.values())) > 1
-
     env = service_env(
         broker_url=private_redis.url,
         CELERY_VISIBILITY_TIMEOUT=3,
@@ -142,7 +111,30 @@ def test_worker_killed_mid_push_delivers_every_latest_value(
         DB_CONN_MAX_AGE=0,
         OMNI_FAULT_PUSH_SECRET=SECRET,
     )
-    worker = start_worker(procs, env, "push-a")
+    worker = start_worker(procs, env, "push-a")  # boots while the data is written
+    channel, variants = stocked_channel(
+        "push-k",
+        kind="marketplace",
+        skus=SKUS,
+        quantity=lambda n: 1 + n % 17,
+        price="9.00",
+        connector={
+            "kind": "webhook",
+            "push_url": receiver.url,
+            "signing_secret_env": "OMNI_FAULT_PUSH_SECRET",
+            "pull_kinds": [],
+            "push_kinds": ["availability"],
+            "max_attempts": 8,
+            "backoff_seconds": 1,
+            "timeout_seconds": 5,
+        },
+    )
+    omni_values = availability_provider().available_to_sell(
+        channel=channel, variant_ids=[v.pk for v in variants]
+    )
+    expected = {v.sku: omni_values[v.pk] for v in variants}
+    assert len(set(expected.values())) > 1
+
     send_task(private_redis.url, "sync.availability_push_full", args=[channel.pk])
 
     # Killed while a push is on the wire (the receiver has it, the worker awaits the answer).
@@ -164,7 +156,7 @@ def test_worker_killed_mid_push_delivers_every_latest_value(
         send_task(private_redis.url, "sync.outbound_dispatch_due")
         return False
 
-    wait_for(all_sent, timeout=90, what="every message to be sent", every=1.0)
+    wait_for(all_sent, timeout=90, what="every message to be sent", every=0.4)
     run = SyncRun.objects.get(channel=channel, kind="availability")
     assert (run.status, run.rows_applied, run.finished_at is not None) == (
         "succeeded",

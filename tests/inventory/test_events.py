@@ -1,10 +1,13 @@
 """Available-to-sell changes leave through the outbox after commit, once per (variant, channel);
 cart holds expire; the catalog port and beat schedule are wired."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from celery._state import task_join_will_block
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -50,9 +53,9 @@ def test_changes_publish_after_commit_once_per_variant_and_channel(
 
     monkeypatch.setitem(app.conf, "task_always_eager", True)
     kicks = []
-    original = availability_outbox_drain_task.delay
+    original = availability_outbox_drain_task.apply
     monkeypatch.setattr(
-        availability_outbox_drain_task, "delay", lambda: kicks.append(1) or original()
+        availability_outbox_drain_task, "apply", lambda: kicks.append(1) or original()
     )
     receive(variant, store, 5)
     receive(variant, warehouse, 5)
@@ -72,6 +75,53 @@ def test_changes_publish_after_commit_once_per_variant_and_channel(
     assert published == [{(variant.pk, selling_channel.pk): 7}]
     assert not AvailabilityMark.objects.exists()
     assert availability_outbox_drain() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_eager_drains_after_concurrent_commits_publish_all_and_leave_celery_joinable(
+    selling_channel, variant, store, receive, published, monkeypatch
+):
+    """Without a broker every commit's drain runs in the committing thread; threads committing
+    at once must not leave Celery's process-wide "joining would block" flag set (eager
+    `.delay()` does: its save/restore of the flag races), or a later `result.get()` fails."""
+    from omni.celery import app
+    from omni.tasks import ping_task
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    receive(variant, store, 100)
+    published.clear()
+    threads = 8
+    barrier = threading.Barrier(threads)
+
+    def checkout(index):
+        try:
+            barrier.wait()
+            stock_reserve(
+                channel=selling_channel,
+                requests=[StockRequest(variant.pk, store.pk, 1)],
+                reference=f"T{index}",
+            )
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(checkout, range(threads)))
+
+    assert not task_join_will_block()
+    assert ping_task.delay("x").get(timeout=1) == "pong:x"
+    # Every change left through a drain after its commit, the last one with the final figure.
+    assert AvailabilityChange.objects.count() >= 1
+    assert not AvailabilityChange.objects.filter(published_at__isnull=True).exists()
+    last = AvailabilityChange.objects.order_by("pk").last()
+    key = (variant.pk, selling_channel.pk)
+    assert (
+        last.available
+        == availability_provider().available_to_sell(
+            channel=selling_channel, variant_ids=[variant.pk]
+        )[variant.pk]
+    )
+    assert last.available in [event[key] for event in published if key in event]
 
 
 def test_rolled_back_change_leaves_no_event(selling_channel, variant, store, receive):
