@@ -11,11 +11,13 @@ import pytest
 from catalog.models import ChannelProduct, Listing
 from inventory.models import (
     AvailabilityChange,
+    AvailabilityMark,
     ChannelLocation,
     MovementReason,
     Stock,
     StockMovement,
 )
+from inventory.services.outbox import availability_outbox_drain
 from omni.sync.models import StockDrift, StockSnapshotMark, SyncRejection, SyncRun
 from omni.sync.services import feed_sql, feeds
 from omni.sync.services.feeds import feed_pull
@@ -55,7 +57,11 @@ def state(run) -> dict:
         return sorted(queryset.values_list(*fields))
 
     run.refresh_from_db()
+    # Which stock rows changed (the outbox marks), then what the drain publishes from them.
+    changed = sorted(AvailabilityMark.objects.values_list("variant_id", "location_id"))
+    availability_outbox_drain()
     return {
+        "changed": changed,
         "run": (
             run.status,
             run.rows_read,
@@ -107,6 +113,7 @@ def clear_scene() -> None:
         SyncRun,
         StockSnapshotMark,
         AvailabilityChange,
+        AvailabilityMark,
         StockMovement,
         Stock,
         ChannelProduct,
@@ -189,11 +196,12 @@ def test_set_based_and_row_by_row_paths_leave_the_same_state(
         ("B-2", Decimal("2.000"), Decimal("3.000"), "USD", True),
         ("C-3", Decimal("4.000"), None, "USD", True),
     ]
-    assert Counter(sku for sku, _, _ in set_based["availability"].elements()) == {
-        "A-1": 2,
-        "B-2": 1,
-        "C-3": 1,
-    }
+    # One event per changed (variant, channel), with its available-to-sell after the feed.
+    assert sorted((sku, available) for sku, _, available in set_based["availability"]) == [
+        ("A-1", 6),
+        ("B-2", 9),
+        ("C-3", 0),
+    ]
     # Rerun: no count is newer than its mark; A-1's price of line 2 differs from the 10.50 of
     # line 15 in a later chunk, so both are written again on the way to the same end state.
     assert set_based["rerun"] == (2, 4, 8)
