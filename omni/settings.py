@@ -191,6 +191,10 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_UR
 # No broker configured: run tasks in-process so `make run` needs no services at all.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# Tasks are fire-and-forget (their effects are in the database) unless one declares
+# `ignore_result=False` because a caller waits for its value: publishing a task whose result
+# is kept also subscribes the publisher to the result channel, a round trip per order placed.
+CELERY_TASK_IGNORE_RESULT = True
 # A task is acknowledged only when it has finished, so a worker killed mid-task has it
 # redelivered; every task is written to be idempotent for that reason.
 CELERY_TASK_ACKS_LATE = True

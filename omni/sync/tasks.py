@@ -11,7 +11,7 @@ def _run_key(task, prefix: str) -> str | None:
     return f"{prefix}:{task_id}" if task_id else None
 
 
-@shared_task(bind=True, acks_late=True, name="sync.feed_pull")
+@shared_task(bind=True, acks_late=True, ignore_result=False, name="sync.feed_pull")
 def feed_pull_task(self, channel_id: int, kinds: list[str], source: str | None = None) -> int:
     from omni.sync.services.feeds import feed_pull
 

@@ -21,6 +21,21 @@ def test_acks_late_and_redelivery_on_worker_loss_are_configured():
     assert app.conf.worker_prefetch_multiplier == 1
 
 
+def test_only_tasks_whose_value_is_awaited_keep_their_result():
+    """Publishing a task that keeps its result subscribes the publisher to the result
+    channel; order placement and stock changes publish fire-and-forget tasks only."""
+    from omni.celery import app
+
+    app.loader.import_default_modules()
+    keeping = sorted(
+        name
+        for name, task in app.tasks.items()
+        if not name.startswith("celery.") and not task.ignore_result
+    )
+    assert keeping == ["omni.ping", "sync.feed_pull"]
+    assert app.tasks["inventory.availability_outbox_drain"].ignore_result is True
+
+
 def test_task_runs_eagerly_without_broker(settings):
     from omni.celery import app
 
