@@ -113,6 +113,28 @@ class PosSaleIn(serializers.Serializer):
     payment = PaymentIn(required=False)
 
 
+# The placement service names its inputs flat; the API body nests some of them, so its errors
+# name the field as the client sent it.
+PLACE_INPUT_FIELDS = {
+    "shipping_address": "fulfilment.address",
+    "pickup_location": "fulfilment.pickup_location",
+}
+
+
+def order_place_from_body(**kwargs):
+    """`services.order_place` for an `OrderPlaceIn` body (`place_kwargs`), its input errors
+    naming the body's fields."""
+    try:
+        return services.order_place(**kwargs)
+    except InvalidInput as error:
+        field = error.field or ""
+        if field in PLACE_INPUT_FIELDS:
+            error.field = PLACE_INPUT_FIELDS[field]
+        elif field.startswith("lines.") and field.endswith(".pickup_location_code"):
+            error.field = field.removesuffix("_code")
+        raise
+
+
 def place_kwargs(data: dict) -> dict:
     fulfilment = data.get("fulfilment") or {}
     payment = data.get("payment")
@@ -495,7 +517,7 @@ class OrderCreateView(StorefrontMixin, APIView):
                 code="invalid",
                 field="Idempotency-Key",
             )
-        placement = services.order_place(
+        placement = order_place_from_body(
             channel=channel,
             idempotency_key=key,
             user=request.user,
@@ -659,7 +681,7 @@ class StaffOrderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         payload = StaffOrderPlaceIn(data=request.data)
         payload.is_valid(raise_exception=True)
         channel = channel_by_code(payload.validated_data["channel"])
-        placement = services.order_place(
+        placement = order_place_from_body(
             channel=channel, user=request.user, **place_kwargs(payload.validated_data)
         )
         return Response(

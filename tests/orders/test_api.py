@@ -111,7 +111,21 @@ def test_bad_input_names_the_field(shop, key_client, stocked):
         "/api/v1/orders/", body(fulfilment={"method": "pickup", "pickup_location": "nowhere"})
     )
     assert response.status_code == 400
-    assert response.json()["errors"][0]["field"] == "pickup_location"
+    assert response.json()["errors"][0]["field"] == "fulfilment.pickup_location"
+    # Errors the placement service finds name the field as the body has it.
+    response = client.post("/api/v1/orders/", body(fulfilment={"method": "ship"}))
+    assert response.status_code == 400
+    assert response.json()["errors"][0] == {
+        "field": "fulfilment.address",
+        "code": "required",
+        "message": "Shipped orders need a shipping address.",
+    }
+    response = client.post(
+        "/api/v1/orders/",
+        body(lines=[{"sku": "TEE", "quantity": 1, "fulfilment_method": "pickup"}]),
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "lines.0.pickup_location"
 
 
 def test_storefront_cancel_and_illegal_cancel(shop, key_client, stocked, admin_client_api):
