@@ -106,8 +106,10 @@ def test_concurrent_checkouts_of_the_last_units_never_oversell(
         )
 
     results, errors = run_concurrently(10, buy)
-    assert len(results) == 5
-    assert all(isinstance(e, DomainError) and e.code == "insufficient_stock" for e in errors)
+    assert len(results) == 5, errors
+    assert all(isinstance(e, DomainError) and e.code == "insufficient_stock" for e in errors), (
+        errors
+    )
     assert sum(Stock.objects.filter(variant=tee).values_list("reserved", flat=True)) == 5
     assert Stock.objects.get(variant=cap, location=store).reserved == 5
     assert all(s.reserved <= s.on_hand for s in Stock.objects.all())
