@@ -202,29 +202,6 @@ def _price(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(Decimal("0.001"))
 
 
-def _listing_facts(*, channel: Channel, variant_ids: Sequence[int]) -> dict[int, ListingFacts]:
-    """What quoting needs of each line's listing (the published listings `listing_prices`
-    returns), as plain values: (facts, sku, price) by variant id. One plain statement: every
-    checkout quotes, and compiling the ORM's four-table query cost more than running it."""
-    ids = sorted(set(variant_ids))
-    listing, variant, product, category = _listing_tables()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT l.variant_id, v.product_id, c.path, p.brand, v.sku, l.price "
-            f"FROM {listing} l JOIN {variant} v ON v.id = l.variant_id "
-            f"JOIN {product} p ON p.id = v.product_id "
-            f"LEFT JOIN {category} c ON c.id = p.category_id "
-            f"WHERE l.channel_id = %s AND l.variant_id IN ({', '.join(['%s'] * len(ids))}) "
-            "AND l.published = %s AND v.active = %s AND p.active = %s",
-            [channel.pk, *ids, True, True, True],
-        )
-        rows = cursor.fetchall()
-    return {
-        vid: (LineFacts(vid, product_id, path or "", brand), sku, _price(price))
-        for vid, product_id, path, brand, sku, price in rows
-    }
-
-
 @dataclass(frozen=True)
 class SkuListing:
     """A sku as a checkout reads it: its variant, the name an order line shows (the variant's,
@@ -237,11 +214,11 @@ class SkuListing:
     listing: ListingFacts | None
 
 
-def listings_for_skus(*, channel: Channel, skus: Sequence[str]) -> dict[str, SkuListing]:
-    """The variants of `skus` (unknown ones absent) with their listings in `channel`, for a
-    caller that resolves skus and then quotes them (order placement): pass
-    `{v.variant_id: v.listing ...}` to `quote(listings=...)`. One plain statement."""
-    wanted = sorted(set(skus))
+def _sku_listings(*, channel: Channel, column: str, keys: Sequence) -> list[SkuListing]:
+    """The variants whose `column` (id or sku) is in `keys`, with their listings in `channel`.
+    One plain statement: every checkout quotes, and compiling the ORM's four-table query
+    cost more than running it."""
+    wanted = sorted(set(keys))
     listing, variant, product, category = _listing_tables()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -250,12 +227,12 @@ def listings_for_skus(*, channel: Channel, skus: Sequence[str]) -> dict[str, Sku
             f"LEFT JOIN {category} c ON c.id = p.category_id "
             f"LEFT JOIN {listing} l ON l.variant_id = v.id AND l.channel_id = %s "
             "AND l.published = %s AND v.active = %s AND p.active = %s "
-            f"WHERE v.sku IN ({', '.join(['%s'] * len(wanted))})",
+            f"WHERE v.{column} IN ({', '.join(['%s'] * len(wanted))})",
             [channel.pk, True, True, True, *wanted],
         )
         rows = cursor.fetchall()
-    return {
-        sku: SkuListing(
+    return [
+        SkuListing(
             vid,
             sku,
             name or product_name,
@@ -264,7 +241,24 @@ def listings_for_skus(*, channel: Channel, skus: Sequence[str]) -> dict[str, Sku
             else (LineFacts(vid, product_id, path or "", brand), sku, _price(price)),
         )
         for vid, sku, name, product_name, product_id, path, brand, listing_id, price in rows
+    ]
+
+
+def _listing_facts(*, channel: Channel, variant_ids: Sequence[int]) -> dict[int, ListingFacts]:
+    """What quoting needs of each line's listing (the published listings `listing_prices`
+    returns), as plain values: (facts, sku, price) by variant id. One query."""
+    return {
+        item.variant_id: item.listing
+        for item in _sku_listings(channel=channel, column="id", keys=variant_ids)
+        if item.listing is not None
     }
+
+
+def listings_for_skus(*, channel: Channel, skus: Sequence[str]) -> dict[str, SkuListing]:
+    """The variants of `skus` (unknown ones absent) with their listings in `channel`, for a
+    caller that resolves skus and then quotes them (order placement): pass
+    `{v.variant_id: v.listing ...}` to `quote(listings=...)`. One query."""
+    return {item.sku: item for item in _sku_listings(channel=channel, column="sku", keys=skus)}
 
 
 def variant_ids_for_skus(*, skus: Sequence[str]) -> dict[str, int]:
