@@ -43,7 +43,14 @@ MAX_LINES = 200
 MAX_QUANTITY = 10_000
 # Sourcing reads availability without locks; a concurrent order may take the units it chose
 # before stock_reserve locks them. Re-planning once against fresh numbers absorbs that race.
+# The re-plan runs in a new transaction: the refused attempt still holds the row locks it
+# took, and locking the new plan's rows on top of them would break the pk lock order (two
+# orders each holding a row the other's new plan needs deadlock).
 RESERVE_ATTEMPTS = 2
+
+
+class _StalePlan(Exception):
+    """The sourcing plan met a concurrent order's reservation: place again from scratch."""
 
 
 @dataclass(frozen=True)
@@ -159,44 +166,56 @@ def order_place(
     existing = _existing(channel, external_id, idempotency_key, fingerprint)
     if existing is not None:
         return existing
-    try:
-        with transaction.atomic(durable=exchange_for is None):
-            placement = _place(
-                channel=channel,
-                lines=lines,
-                customer_input=customer,
-                fulfilment_method=fulfilment_method,
-                pickup_location_code=pickup_location_code,
-                shipping_address=shipping_address or {},
-                billing_address=billing_address or {},
-                voucher_code=voucher_code or None,
-                loyalty_points=loyalty_points,
-                payment=payment or PaymentInput(),
-                external_id=external_id or None,
-                idempotency_key=idempotency_key or None,
-                fingerprint=fingerprint,
-                recorded_sale=recorded_sale,
-                exchange_for=exchange_for,
-                note=note,
-                user=user,
-                actor=actor,
-            )
-            if respond is not None:
-                placement.response_status, placement.response_body = 201, respond(placement)
-                if idempotency_key:
-                    idempotency_response_store(
-                        channel=channel,
-                        key=idempotency_key,
-                        status_code=placement.response_status,
-                        body=placement.response_body,
-                    )
-            return placement
-    except IntegrityError:
-        # A concurrent placement with the same external id or key committed first.
-        existing = _existing(channel, external_id, idempotency_key, fingerprint)
-        if existing is None:
-            raise
-        return existing
+    place_args = {
+        "channel": channel,
+        "lines": lines,
+        "customer_input": customer,
+        "fulfilment_method": fulfilment_method,
+        "pickup_location_code": pickup_location_code,
+        "shipping_address": shipping_address or {},
+        "billing_address": billing_address or {},
+        "voucher_code": voucher_code or None,
+        "loyalty_points": loyalty_points,
+        "payment": payment or PaymentInput(),
+        "external_id": external_id or None,
+        "idempotency_key": idempotency_key or None,
+        "fingerprint": fingerprint,
+        "recorded_sale": recorded_sale,
+        "exchange_for": exchange_for,
+        "note": note,
+        "user": user,
+        "actor": actor,
+    }
+    attempts_left = RESERVE_ATTEMPTS
+    while True:
+        attempts_left -= 1
+        try:
+            return _place_once(respond=respond, replan=attempts_left > 0, **place_args)
+        except _StalePlan:
+            continue  # the refused attempt rolled back, releasing its row locks
+        except IntegrityError:
+            # A concurrent placement with the same external id or key committed first.
+            existing = _existing(channel, external_id, idempotency_key, fingerprint)
+            if existing is None:
+                raise
+            return existing
+
+
+def _place_once(*, respond, replan: bool, **place_args) -> Placement:
+    """One placement transaction (`_place`), with the rendered answer stored under the key."""
+    with transaction.atomic(durable=place_args["exchange_for"] is None):
+        placement = _place(replan=replan, **place_args)
+        key = place_args["idempotency_key"]
+        if respond is not None:
+            placement.response_status, placement.response_body = 201, respond(placement)
+            if key:
+                idempotency_response_store(
+                    channel=place_args["channel"],
+                    key=key,
+                    status_code=placement.response_status,
+                    body=placement.response_body,
+                )
+        return placement
 
 
 def _existing(
@@ -357,6 +376,7 @@ def _place(
     note: str,
     user,
     actor: str,
+    replan: bool = False,
 ) -> Placement:
     if recorded_sale is not None:
         fulfilment_method = FulfilmentMethod.IN_STORE
@@ -562,7 +582,7 @@ def _place(
     if recorded_sale:
         _book_recorded_sale(order, order_lines, sale_location, user)
     else:
-        _reserve(channel, order, order_lines, strategy, shipping_address)
+        _reserve(channel, order, order_lines, strategy, shipping_address, replan=replan)
 
     if priced.voucher_code:
         voucher_redeem(
@@ -629,8 +649,9 @@ def _validate_sale_lines(lines: Sequence[LineInput]) -> None:
     )
 
 
-def _reserve(channel, order, order_lines, strategy, shipping_address):
-    """Plan and reserve every line; raise insufficient_stock reserving nothing."""
+def _reserve(channel, order, order_lines, strategy, shipping_address, *, replan: bool):
+    """Plan and reserve every line; raise insufficient_stock reserving nothing, or with
+    `replan`, _StalePlan when a concurrent order took the planned units first."""
     stores = None
     if any(line.fulfilment_method == FulfilmentMethod.SHIP_FROM_STORE for line in order_lines):
         stores = frozenset(
@@ -655,25 +676,21 @@ def _reserve(channel, order, order_lines, strategy, shipping_address):
         else sourcing.SourcingContext()
     )
     variant_ids = [line.variant_id for line in order_lines]
-    for attempt in range(RESERVE_ATTEMPTS):
-        # One read for ship and pickup lines alike: plan() keeps pickup lines at their store.
-        candidates = sourcing_candidates(channel=channel, variant_ids=variant_ids)
-        planned = sourcing.plan(
-            lines=wanted, candidates=candidates, strategy=strategy, context=context
-        )
-        if planned.shortfalls:
-            raise InsufficientStock(shortfalls=[s.as_dict() for s in planned.shortfalls])
-        requests = [
-            StockRequest(variant_id=a.variant_id, location_id=a.location_id, quantity=a.quantity)
-            for a in planned.allocations
-        ]
-        try:
-            reservations = stock_reserve(channel=channel, requests=requests, reference=order.number)
-        except DomainError as exc:
-            if exc.code != "insufficient_stock" or attempt == RESERVE_ATTEMPTS - 1:
-                raise
-            continue
-        break
+    # One read for ship and pickup lines alike: plan() keeps pickup lines at their store.
+    candidates = sourcing_candidates(channel=channel, variant_ids=variant_ids)
+    planned = sourcing.plan(lines=wanted, candidates=candidates, strategy=strategy, context=context)
+    if planned.shortfalls:
+        raise InsufficientStock(shortfalls=[s.as_dict() for s in planned.shortfalls])
+    requests = [
+        StockRequest(variant_id=a.variant_id, location_id=a.location_id, quantity=a.quantity)
+        for a in planned.allocations
+    ]
+    try:
+        reservations = stock_reserve(channel=channel, requests=requests, reference=order.number)
+    except DomainError as exc:
+        if replan and exc.code == "insufficient_stock":
+            raise _StalePlan from exc
+        raise
     # stock_reserve returns one reservation per request, in request order.
     Allocation.objects.bulk_create(
         [
