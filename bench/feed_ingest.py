@@ -1,6 +1,11 @@
 """Feed ingest: a generated stock-and-price feed applied through the file-feed connector,
 against COPY of the same file into an unlogged staging table (the physical limit), same run.
 
+Also prints, for reference, the floor any ingest stands on: the same file COPYed into a
+temporary table and the three writes every row needs (stock upserted, one ledger row, listing
+upserted) done by bare set-based SQL with no validation, events or run record, then rolled back.
+Its ratio to COPY shows how much of the target the writes alone take.
+
 Prints rows/s of both, their ratio, and the peak memory (VmHWM, the high-water mark of the
 resident set, of the child process that runs the ingest) for two feed sizes, to show memory
 does not grow with the file.
@@ -134,6 +139,55 @@ def copy_baseline(path: Path) -> float:
     return elapsed
 
 
+FLOOR_STATEMENTS = [
+    "CREATE TEMPORARY TABLE bench_floor "
+    "(sku text, location text, quantity integer, price numeric(14,3), as_of timestamptz)",
+    None,  # the COPY
+    """CREATE TEMPORARY TABLE bench_floor_rows AS
+       SELECT v.id AS variant_id, l.id AS location_id, f.quantity, f.price
+       FROM bench_floor f JOIN catalog_variant v ON v.sku = f.sku
+       JOIN inventory_stocklocation l ON l.code = f.location""",
+    """WITH up AS (
+         INSERT INTO inventory_stock (variant_id, location_id, on_hand, reserved, incoming,
+             reorder_point, needs_count, updated_at)
+         SELECT variant_id, location_id, quantity, 0, 0, 0, false, now() FROM bench_floor_rows
+         ON CONFLICT (variant_id, location_id) DO UPDATE SET on_hand = EXCLUDED.on_hand,
+             updated_at = EXCLUDED.updated_at
+         RETURNING id, on_hand)
+       INSERT INTO inventory_stockmovement (stock_id, reason, quantity, reference, note,
+           created_at)
+       SELECT id, 'count_correction', on_hand, 'bench-floor', '', now()
+       FROM up WHERE on_hand <> 0""",
+    """INSERT INTO catalog_listing (variant_id, channel_id, published, price, currency,
+           updated_at)
+       SELECT r.variant_id, c.id, true, r.price, c.currency, now()
+       FROM bench_floor_rows r CROSS JOIN omni_channel c WHERE c.code = %s
+       ON CONFLICT (variant_id, channel_id) DO UPDATE SET price = EXCLUDED.price,
+           updated_at = EXCLUDED.updated_at""",
+]
+
+
+def floor_baseline(path: Path) -> float:
+    """Seconds for the bare writes every feed row needs (see the module docstring), with the
+    deferred foreign-key checks run before the clock stops; everything is rolled back."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        started = time.perf_counter()
+        for statement in FLOOR_STATEMENTS:
+            if statement is None:
+                with path.open() as feed:
+                    cursor.copy_expert(
+                        "COPY bench_floor FROM STDIN WITH (FORMAT csv, HEADER true)", feed
+                    )
+            else:
+                cursor.execute(statement, [CHANNEL] if "%s" in statement else None)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return elapsed
+
+
 def peak_rss_mb() -> float:
     """This process's resident-set high-water mark (VmHWM) in MB; ru_maxrss where there is no
     /proc (it is the same figure on Linux)."""
@@ -209,6 +263,7 @@ def main() -> None:
             # Each size counts newer than the one before, so every row is really applied.
             write_feed(path, size, base + timedelta(minutes=10 * index))
             copy_seconds = copy_baseline(path)
+            floor_seconds = floor_baseline(path)
             figures = ingest(path, args.kinds)
             copy_rate = size / copy_seconds
             ingest_rate = size / figures["seconds"]
@@ -222,6 +277,12 @@ def main() -> None:
                 f"ingest CPU {figures['cpu_seconds']:.1f} s  "
                 f"[{figures['status']}: applied {figures['applied']}, unchanged "
                 f"{figures['unchanged']}, rejected {figures['rejected']}]",
+                flush=True,
+            )
+            print(
+                f"{'':>7}       floor (bare SQL of the writes) {size / floor_seconds:>9,.0f} "
+                f"rows/s ({floor_seconds:.2f} s) = {floor_seconds / copy_seconds:.2f}x COPY; "
+                f"connector = {figures['seconds'] / floor_seconds:.2f}x the floor",
                 flush=True,
             )
     growth = peaks[-1] / peaks[0]

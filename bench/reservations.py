@@ -259,6 +259,68 @@ def raw_worker(args) -> dict:
     return {"done": done, "refused": refused, "deadlocks": deadlocks, "latencies": latencies, **cpu}
 
 
+FLOOR_RESERVE = """
+    WITH upd AS (
+        UPDATE inventory_stock SET reserved = reserved + 1, updated_at = now()
+        WHERE id = %s AND on_hand - reserved >= 1
+        RETURNING id, variant_id, location_id),
+    res AS (
+        INSERT INTO inventory_reservation
+            (stock_id, quantity, reference, expires_at, created_at, kind, channel_id)
+        SELECT id, 1, %s, NULL, now(), 'order', %s FROM upd RETURNING id),
+    mark AS (
+        INSERT INTO inventory_availabilitymark (variant_id, location_id)
+        SELECT variant_id, location_id FROM upd)
+    SELECT id FROM res"""
+FLOOR_COMMIT = """
+    WITH gone AS (
+        DELETE FROM inventory_reservation WHERE id = %s RETURNING stock_id, quantity),
+    upd AS (
+        UPDATE inventory_stock s SET on_hand = s.on_hand - g.quantity,
+            reserved = s.reserved - g.quantity, updated_at = now()
+        FROM gone g WHERE s.id = g.stock_id RETURNING s.id, g.quantity)
+    INSERT INTO inventory_stockmovement (stock_id, reason, quantity, reference, note, created_at)
+    SELECT id, 'sale', -quantity, %s, '', now() FROM upd"""
+
+
+def floor_worker(args) -> dict:
+    """The service's writes (reserve: conditional UPDATE, reservation row, outbox mark;
+    commit: reservation deleted, stock UPDATE, ledger row) as two bare statements in one
+    transaction, with none of the service's checks: what any implementation of the same
+    operation costs at least, for reference."""
+    ctx, seconds, seed, _until_refused = args
+    import psycopg2
+
+    if _own_connection.get("floor", (None,))[0] != os.getpid():
+        _own_connection["floor"] = (os.getpid(), psycopg2.connect(os.environ["DATABASE_URL"]))
+    conn = _own_connection["floor"][1]
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    conn.rollback()
+    rng = random.Random(seed)
+    done = refused = 0
+    latencies = []
+    client_start, server_start = time.process_time(), _backend_cpu(pid)
+    end = time.monotonic() + seconds
+    with conn.cursor() as cursor:
+        while time.monotonic() < end:
+            stock_id = rng.choice(ctx["stock_ids"])
+            started = time.perf_counter()
+            cursor.execute(FLOOR_RESERVE, [stock_id, f"F{seed}", ctx["channel_id"]])
+            row = cursor.fetchone()
+            if row is None:
+                conn.rollback()
+                refused += 1
+                continue
+            cursor.execute(FLOOR_COMMIT, [row[0], f"F{seed}"])
+            conn.commit()
+            done += 1
+            latencies.append(time.perf_counter() - started)
+    cpu = _cpu_used(pid, client_start, server_start)
+    return {"done": done, "refused": refused, "deadlocks": 0, "latencies": latencies, **cpu}
+
+
 def run(
     pool, worker, ctx: dict, seconds: float, until_refused: bool = False, workers: int = WORKERS
 ) -> dict:
@@ -329,9 +391,13 @@ def main() -> int:
     ctx["stock_ids"] = restock(ctx, plenty)
     connection.close()
     ok = True
-    figures: dict[str, list[float]] = {"raw psycopg2": [], "service layer": []}
-    ratios = []
-    phases = (("raw psycopg2", raw_worker), ("service layer", service_worker))
+    figures: dict[str, list[float]] = {"raw psycopg2": [], "service layer": [], "floor": []}
+    ratios, floor_ratios = [], []
+    phases = (
+        ("raw psycopg2", raw_worker),
+        ("service layer", service_worker),
+        ("floor", floor_worker),
+    )
     with mp.get_context("fork").Pool(WORKERS) as pool:
         # The machine is shared: alternate short phases of both (swapping which goes first each
         # round) so that load from elsewhere hits both alike, and report the spread.
@@ -359,7 +425,9 @@ def main() -> int:
                       f"on_hand drop {before - on_hand}: "
                       f"{'ok' if sold_right else 'MISMATCH'}")  # fmt: skip
             ratios.append(rates["service layer"] / rates["raw psycopg2"])
-            print(f"round {round_no + 1} ratio service/raw: {ratios[-1]:.2f}")
+            floor_ratios.append(rates["floor"] / rates["raw psycopg2"])
+            print(f"round {round_no + 1} ratio service/raw: {ratios[-1]:.2f} "
+                  f"(floor/raw {floor_ratios[-1]:.2f})")  # fmt: skip
         for name, rates in figures.items():
             print(f"{name:>14}: median {median(rates):8.1f}/s  "
                   f"(min {min(rates):.1f}, max {max(rates):.1f}) over {rounds} rounds")  # fmt: skip
@@ -409,10 +477,14 @@ def main() -> int:
         ok = False
         print(f"inventory_reconcile: {exc}")
     ratio = median(ratios)
+    print(f"floor (the service's writes as two bare statements, no checks) / raw: median "
+          f"{median(floor_ratios):.2f}; service / floor: "
+          f"{median(figures['service layer']) / median(figures['floor']):.2f}")  # fmt: skip
     print(f"ratio service/raw per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
           f"median {ratio:.2f} (target >= {TARGET}); "
           f"checks {'ok' if ok else 'FAILED'}")  # fmt: skip
-    print("BASELINE reservations", *[f"{median(v):.1f}" for v in figures.values()][::-1], "ops/s")
+    service, raw = median(figures["service layer"]), median(figures["raw psycopg2"])
+    print(f"BASELINE reservations {service:.1f} {raw:.1f} ops/s")
     result("reservations", ratio, f">={TARGET}", ratio >= TARGET and ok)
     return 0
 
