@@ -488,6 +488,11 @@ class AvailabilityChangeAdmin(admin.ModelAdmin):
     list_filter = ["channel"]
     list_select_related = ["variant", "channel"]
 
+    @admin.display(description="Published at", ordering="created_at")
+    def published_at(self, obj: AvailabilityChange):
+        # The drain writes the row when it publishes the value.
+        return obj.created_at
+
     def has_add_permission(self, request) -> bool:
         return False
 

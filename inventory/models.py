@@ -211,17 +211,18 @@ class AvailabilityMark(models.Model):
 class AvailabilityChange(models.Model):
     """An available-to-sell event as published by the outbox drain: one row per (variant,
     channel) whose value differed from the one last published. The latest row of a pair is
-    what its listeners last heard."""
+    what its listeners last heard. A row is written when its value is published, so
+    `created_at` is the publication time."""
 
+    # No index of its own: `availability_change_last` leads with the variant.
     variant = models.ForeignKey(
-        Variant, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        Variant, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
     channel = models.ForeignKey(
         Channel, on_delete=models.CASCADE, related_name="+", db_constraint=False
     )
     available = models.IntegerField(help_text="Available-to-sell after the change.")
     created_at = models.DateTimeField(auto_now_add=True)
-    published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -154,10 +154,9 @@ def move_counters(
         deltas = {pk: d for pk, d in (deltas or {}).items() if d}
         if not deltas:
             continue
-        whens = " ".join(["WHEN %s THEN %s"] * len(deltas))
-        sets.append(f"{column} = {column} + CASE id {whens} ELSE 0 END")
-        for pk, delta in deltas.items():
-            params += [pk, delta]
+        case, case_params = _case_by_id(deltas)
+        sets.append(f"{column} = {column} + {case}")
+        params += case_params
         ids |= deltas.keys()
     if not ids:
         return
@@ -193,12 +192,7 @@ def insert_reservations(
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         ids = [row[0] for row in cursor.fetchall()]
-    for reservation, pk in zip(reservations, sorted(ids), strict=True):
-        reservation.pk = pk
-        reservation.created_at = now
-        reservation._state.adding = False
-        reservation._state.db = connection.alias
-    return list(reservations)
+    return _saved(reservations, ids, now)
 
 
 def insert_movements(
@@ -238,12 +232,18 @@ def insert_movements(
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         ids = [row[0] for row in cursor.fetchall()]
-    for movement, pk in zip(movements, sorted(ids), strict=True):
-        movement.pk = pk
-        movement.created_at = now
-        movement._state.adding = False
-        movement._state.db = connection.alias
-    return list(movements)
+    return _saved(movements, ids, now)
+
+
+def _saved(rows: Sequence, ids: list[int], now: datetime) -> list:
+    """The inserted model instances, given the ids and the creation time the INSERT wrote
+    (ids follow the insertion order once sorted), as the ORM would have left them."""
+    for row, pk in zip(rows, sorted(ids), strict=True):
+        row.pk = pk
+        row.created_at = now
+        row._state.adding = False
+        row._state.db = connection.alias
+    return list(rows)
 
 
 def read_reservations(ids: Iterable[int]) -> dict[int, tuple[int, int]]:
@@ -265,14 +265,16 @@ def delete_reservations(ids: Iterable[int]) -> None:
             cursor.execute(f"DELETE FROM {RESERVATION} WHERE id IN ({_marks(ids)})", ids)
 
 
-def _shrink_sql(amounts: dict[int, int]) -> tuple[str, list]:
+def _case_by_id(amounts: dict[int, int]) -> tuple[str, list]:
+    """`CASE id WHEN <pk> THEN <amount> ... ELSE 0 END` over `amounts`, and its parameters."""
     whens = " ".join(["WHEN %s THEN %s"] * len(amounts))
-    params = [value for pk, q in amounts.items() for value in (pk, q)]
+    return f"CASE id {whens} ELSE 0 END", [value for pk, q in amounts.items() for value in (pk, q)]
+
+
+def _shrink_sql(amounts: dict[int, int]) -> tuple[str, list]:
+    case, params = _case_by_id(amounts)
     ids = sorted(amounts)
-    sql = (
-        f"UPDATE {RESERVATION} SET quantity = quantity - CASE id {whens} ELSE 0 END "
-        f"WHERE id IN ({_marks(ids)})"
-    )
+    sql = f"UPDATE {RESERVATION} SET quantity = quantity - {case} WHERE id IN ({_marks(ids)})"
     return sql, [*params, *ids]
 
 
@@ -329,9 +331,7 @@ def take_reserved(leaving: dict[int, int]) -> list[int]:
     """Goods leave: lock the stock rows in pk order (sub-select) and lower both `on_hand` and
     `reserved` by each row's quantity where that much is reserved. Returns the ids changed."""
     ids = sorted(leaving)
-    whens = " ".join(["WHEN %s THEN %s"] * len(ids))
-    case_params = [value for pk in ids for value in (pk, leaving[pk])]
-    case = f"CASE id {whens} ELSE 0 END"
+    case, case_params = _case_by_id({pk: leaving[pk] for pk in ids})
     sql = (
         f"UPDATE {STOCK} SET updated_at = %s, on_hand = on_hand - {case}, "
         f"reserved = reserved - {case} "

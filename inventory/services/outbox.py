@@ -6,7 +6,6 @@ import time
 
 from django.db import connection, transaction
 from django.db.models import Max
-from django.utils import timezone
 
 from inventory.models import (
     AvailabilityChange,
@@ -125,13 +124,9 @@ def availability_outbox_drain(*, batch_size: int = 500) -> int:
             last = _last_published(now_ats)
             latest = {pair: value for pair, value in now_ats.items() if last.get(pair) != value}
             if latest:
-                now = timezone.now()
                 AvailabilityChange.objects.bulk_create(
                     AvailabilityChange(
-                        variant_id=variant_id,
-                        channel_id=channel_id,
-                        available=value,
-                        published_at=now,
+                        variant_id=variant_id, channel_id=channel_id, available=value
                     )
                     for (variant_id, channel_id), value in sorted(latest.items())
                 )

@@ -1,8 +1,11 @@
 """Admin pages render and their actions go through the services."""
 
 import pytest
+from django.contrib import admin
 
+from inventory.admin import AvailabilityChangeAdmin
 from inventory.models import (
+    AvailabilityChange,
     LowStockAlert,
     MovementReason,
     Reservation,
@@ -22,6 +25,18 @@ from inventory.services import StockRequest, stock_reserve
 def test_changelists_render(admin_client, selling_channel, variant, store, receive, name):
     receive(variant, store, 2)
     assert admin_client.get(f"/admin/inventory/{name}/").status_code == 200
+
+
+def test_availability_change_admin_shows_the_creation_time_as_publication_time(
+    selling_channel, variant
+):
+    change = AvailabilityChange.objects.create(
+        variant=variant, channel=selling_channel, available=3
+    )
+    model_admin = AvailabilityChangeAdmin(AvailabilityChange, admin.site)
+    assert "published_at" in model_admin.list_display
+    assert change.created_at is not None
+    assert model_admin.published_at(change) == change.created_at
 
 
 def test_add_movement_runs_the_receipt_service(admin_client, variant, store, admin_user):
