@@ -195,7 +195,7 @@ def storefront_page_json(
     from catalog.pagination import TOTAL, RowCount
 
     ordering = [name.lstrip("-") for name in products.query.order_by]
-    keys = list(dict.fromkeys(["id", "product_id", *ordering]))
+    keys = list(dict.fromkeys(["product_id", *ordering]))
     try:
         page_sql, page_params = products.values(*keys, **{TOTAL: RowCount(products)})[
             bottom:top
@@ -224,7 +224,8 @@ SELECT
       || ',"variants":[' || COALESCE("o"."variants", '') || ']}}',
       ',' ORDER BY {order_sql}) || ']'
     FROM "page"
-    JOIN {_quoted(ChannelProduct._meta.db_table)} "cp" ON "cp"."id" = "page"."id"
+    JOIN {_quoted(ChannelProduct._meta.db_table)} "cp"
+      ON "cp"."channel_id" = %s AND "cp"."product_id" = "page"."product_id"
     CROSS JOIN LATERAL (
       SELECT
         COALESCE(SUM("a"."o_available"), 0) AS "available",
@@ -242,6 +243,7 @@ SELECT
         *page_params,
         json.dumps(channel.currency),
         money.minor_units(channel.currency),
+        channel.pk,
         *available_params,
     )
     with connection.cursor() as cursor:
