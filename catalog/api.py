@@ -1,8 +1,6 @@
 """Catalog API: the storefront product list/detail of a channel, and staff management of
 categories, products, variants and listings (with bulk upsert of listings by SKU)."""
 
-from typing import Any
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -13,68 +11,12 @@ from rest_framework.views import APIView
 from catalog import money, selectors, services
 from catalog.models import Category, Listing, Product, Variant
 from catalog.pagination import StorefrontPagination
-from catalog.selectors import Offer
+from catalog.storefront_json import amount_or_none, product_payload
 from omni.audit import AuditAction, audit_diff, audit_record, audit_record_many, audit_snapshot
 from omni.models import Channel
 from omni.permissions import IsChannelOrStaff, request_channel
 
 # --- storefront ---------------------------------------------------------------------------
-
-
-def _amount(value, currency: str) -> str | None:
-    return None if value is None else money.format_amount(value, currency)
-
-
-def offer_payload(offer: Offer) -> dict[str, Any]:
-    currency = offer.currency
-    return {
-        "id": offer.variant_id,
-        "sku": offer.sku,
-        "barcode": offer.barcode,
-        "name": offer.name,
-        "options": offer.options,
-        "weight_grams": offer.weight_grams,
-        "price": money.format_amount(offer.price, currency),
-        "compare_at_price": _amount(offer.compare_at_price, currency),
-        "currency": currency,
-        "available": offer.available,
-        "in_stock": offer.available > 0,
-    }
-
-
-def product_payload(row: dict[str, Any], offers: list[Offer], channel: Channel) -> dict[str, Any]:
-    """The storefront JSON of a product (a row of `selectors.STOREFRONT_PRODUCT_FIELDS`) with
-    its offers. Built by hand from plain values rather than by nested serializers: the list
-    endpoint renders hundreds of variants per page and this keeps it cheap;
-    `StorefrontProductSerializer` documents the same shape (and a test holds them equal)."""
-    cheapest = min((offer.price for offer in offers), default=None)
-    available = sum(offer.available for offer in offers)
-    category_id = row["product__category_id"]
-    return {
-        "id": row["product_id"],
-        "name": row["product__name"],
-        "slug": row["product__slug"],
-        "description": row["product__description"],
-        "brand": row["product__brand"],
-        "category": (
-            None
-            if category_id is None
-            else {
-                "id": category_id,
-                "name": row["product__category__name"],
-                "slug": row["product__category__slug"],
-                "path": row["product__category__path"],
-            }
-        ),
-        "attributes": row["product__attributes"],
-        "images": row["product__images"],
-        "currency": channel.currency,
-        "price_from": _amount(cheapest, channel.currency),
-        "available": available,
-        "in_stock": available > 0,
-        "created_at": row["product__created_at"],
-        "variants": [offer_payload(offer) for offer in offers],
-    }
 
 
 class StorefrontCategorySerializer(serializers.Serializer):
@@ -99,7 +41,8 @@ class StorefrontVariantSerializer(serializers.Serializer):
 
 
 class StorefrontProductSerializer(serializers.Serializer):
-    """Documents `product_payload` (prices are strings with the currency's decimals)."""
+    """Documents `storefront_json.product_payload` (prices are strings with the currency's
+    decimals)."""
 
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -380,7 +323,7 @@ class ListingSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         data["sku"] = instance.variant.sku
         data["price"] = money.format_amount(instance.price, instance.currency)
-        data["compare_at_price"] = _amount(instance.compare_at_price, instance.currency)
+        data["compare_at_price"] = amount_or_none(instance.compare_at_price, instance.currency)
         return data
 
     def validate(self, attrs):

@@ -125,9 +125,11 @@ class ChannelProduct(models.Model):
     the product is active and has a published listing of an active variant in the channel,
     and carries the cheapest and dearest of those prices.
 
-    The storefront lists, counts, price-filters and price-orders from this table, so a
-    request never aggregates listings. Catalog services keep it current in the same
-    transaction as every listing, variant or product change (`channel_products_refresh`);
+    The storefront lists, counts, price-filters and price-orders from this table, and writes
+    its list page from the JSON pieces stored here, so a request never aggregates listings
+    nor builds a product's JSON. Catalog services keep it current in the same
+    transaction as every listing, variant, product or category change
+    (`channel_products_refresh`);
     `manage.py catalog_refresh_channel_products` rebuilds it from scratch.
     """
 
@@ -136,6 +138,14 @@ class ChannelProduct(models.Model):
     price_from = models.DecimalField(max_digits=14, decimal_places=3)
     price_to = models.DecimalField(max_digits=14, decimal_places=3)
     variant_count = models.PositiveIntegerField()
+    # The static parts of the product's storefront JSON in this channel, written by
+    # `catalog.storefront_json.product_json_parts`: the opening members (product, category),
+    # the created_at member, and [variant id, opening members] per offer by SKU. The list
+    # page joins them with the channel's currency, price_from and the live
+    # available-to-sell; nothing here depends on stock.
+    json_head = models.TextField(default="", editable=False)
+    json_tail = models.TextField(default="", editable=False)
+    json_offers = models.JSONField(default=list, editable=False)
 
     class Meta:
         constraints = [

@@ -3,13 +3,14 @@
 The storefront list runs a fixed number of queries whatever the page size. On PostgreSQL,
 with an availability provider that can express available-to-sell in SQL (the inventory one
 and the no-stock default can), it is ONE statement that returns the page's JSON and the
-total (`storefront_page_json`). Elsewhere (SQLite, lookup-only providers): one query over
+total (`storefront_page_json`), joining the JSON pieces `ChannelProduct` stores with the
+live available-to-sell. Elsewhere (SQLite, lookup-only providers): one query over
 `ChannelProduct` (the channel's sellable products, with product and category joined, the
 page and the total in one round trip: see `catalog.pagination`), the page's active variants,
 and their published listings in the channel with available-to-sell folded in when it can be
 (else the provider's one query more); rows are read as plain values and the JSON is built by
-`catalog.api.product_payload`. Filters may add a lookup of their own (category subtree, SKU
-search).
+`catalog.storefront_json.product_payload`. Filters may add a lookup of their own (category
+subtree, SKU search).
 """
 
 import json
@@ -20,7 +21,7 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from catalog import money
@@ -141,38 +142,9 @@ def storefront_offers(*, channel: Channel, product_ids: Iterable[int]) -> dict[i
 def storefront_page_in_sql(*, channel: Channel) -> bool:
     """Whether `storefront_page_json` can build the list page of `channel`: on PostgreSQL,
     with an availability provider that offers its figure as SQL. Elsewhere the page is
-    built in Python from `storefront_offers` (`catalog.api.product_payload`)."""
+    built in Python from `storefront_offers` (`storefront_json.product_payload`)."""
     return connection.vendor == "postgresql" and hasattr(
         availability_provider(), "available_to_sell_expression"
-    )
-
-
-def _scale_sql(currency_sql: str, channel: Channel) -> tuple[str, tuple]:
-    """SQL for the number of decimals of the currency named by `currency_sql` (see `money`),
-    with its params: the channel's currency's by one comparison (listings are in it), else
-    looked up in the table of currencies whose precision is not the default."""
-    return (
-        f"CASE WHEN {currency_sql} = %s THEN %s "
-        f"ELSE COALESCE((%s::jsonb ->> upper({currency_sql}))::int, %s) END",
-        (
-            channel.currency,
-            money.minor_units(channel.currency),
-            _MINOR_UNITS_JSON,
-            money.DEFAULT_MINOR_UNITS,
-        ),
-    )
-
-
-_MINOR_UNITS_JSON = json.dumps(money.MINOR_UNITS)
-
-
-def _timestamp_sql(column: str) -> str:
-    """A timestamptz as DRF renders an aware UTC datetime: ISO 8601 with microseconds only
-    when there are some, and `Z` for UTC."""
-    return (
-        f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-        f"CASE WHEN to_char({column}, 'US') = '000000' THEN '' "
-        f"ELSE '.' || to_char({column}, 'US') END || 'Z'"
     )
 
 
@@ -180,36 +152,29 @@ def _quoted(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-_OFFER_LISTING_SQL: dict[Hashable, tuple[str, tuple]] = {}
+_AVAILABLE_SQL: dict[Hashable, tuple[str, tuple]] = {}
 
 
-def _offer_listing_sql(channel: Channel) -> tuple[str, tuple]:
-    """The published listing in `channel` of the variant aliased "v", with its
-    available-to-sell: compiled once per `available_to_sell_expression_key` when the
-    provider offers one (building and compiling the expression is a good part of a
-    request's CPU otherwise)."""
+def _available_sql(channel: Channel) -> tuple[str, tuple]:
+    """The available-to-sell in `channel` of the variant whose id is `"e"."offer" ->> 0` (an
+    element of `ChannelProduct.json_offers`), as a one-row query: compiled once per
+    `available_to_sell_expression_key` when the provider offers one (building and
+    compiling the expression is a good part of a request's CPU otherwise)."""
     key = available_to_sell_expression_key(channel=channel)
-    compiled = None if key is None else _OFFER_LISTING_SQL.get(key)
+    compiled = None if key is None else _AVAILABLE_SQL.get(key)
     if compiled is None:
-        available = available_to_sell_expression(channel=channel, variant_ref="variant_id")
+        available = available_to_sell_expression(channel=channel, variant_ref="id")
         sql, params = (
-            Listing.objects.filter(
-                channel=channel, published=True, variant_id=RawSQL('"v"."id"', ())
-            )
+            Variant.objects.filter(pk=RawSQL("""("e"."offer" ->> 0)::bigint""", ()))
             .order_by()
-            .values(
-                l_price=F("price"),
-                l_compare=F("compare_at_price"),
-                l_currency=F("currency"),
-                l_available=available,
-            )
+            .values(o_available=available)
             .query.sql_with_params()
         )
         compiled = (sql, tuple(params))
         if key is not None:
-            if len(_OFFER_LISTING_SQL) >= 1024:
-                _OFFER_LISTING_SQL.clear()
-            _OFFER_LISTING_SQL[key] = compiled
+            if len(_AVAILABLE_SQL) >= 1024:
+                _AVAILABLE_SQL.clear()
+            _AVAILABLE_SQL[key] = compiled
     return compiled
 
 
@@ -217,13 +182,13 @@ def storefront_page_json(
     *, channel: Channel, products: QuerySet, bottom: int, top: int
 ) -> tuple[int | None, int, str]:
     """Rows `bottom:top` of `products` (a filtered, ordered `storefront_product_list`) as
-    the JSON array of the list's `results`, built by PostgreSQL in ONE statement: the page
-    of product ids with the total count (`catalog.pagination.RowCount`), the products and
-    categories, and per product its offers (active variants with a published listing in
-    `channel`, by SKU, available-to-sell from the provider's SQL expression) aggregated
-    with the cheapest price and the available sum. The JSON is the one
-    `catalog.api.product_payload` builds (money as strings with the currency's decimals,
-    timestamps as DRF writes them); a test holds the two equal.
+    the JSON array of the list's `results`, written by PostgreSQL in ONE statement: the page
+    of `ChannelProduct` rows with the total count (`catalog.pagination.RowCount`), and per
+    row its stored JSON pieces (`ChannelProduct.json_head`, `json_tail`, `json_offers`)
+    joined with the channel's currency, the row's price_from in the currency's decimals,
+    and the available-to-sell of each offer from the provider's SQL expression (live,
+    never stored) with their sum. The JSON is the one `storefront_json.product_payload`
+    builds; a test holds the two equal.
 
     Returns (total or None when the page is empty, number of products, JSON text). Only
     when `storefront_page_in_sql(channel=channel)`."""
@@ -241,70 +206,49 @@ def storefront_page_json(
         f'"page".{_quoted(name.lstrip("-"))} {"DESC" if name.startswith("-") else "ASC"}'
         for name in products.query.order_by
     )
-    listing_sql, listing_params = _offer_listing_sql(channel)
-    product_table = _quoted(Product._meta.db_table)
-    category_table = _quoted(Category._meta.db_table)
-    variant_table = _quoted(Variant._meta.db_table)
-    listing_scale, scale_params = _scale_sql('"l"."l_currency"', channel)
-    # Objects are written from rows (json_agg of a row: its columns in order are the keys),
-    # cheaper in PostgreSQL than json_build_object per variant.
+    available_sql, available_params = _available_sql(channel)
+    # Text joined rather than JSON built: the pieces are JSON already (see
+    # `storefront_json.product_json_parts`), and a boolean's text is JSON's true/false.
+    # The offers are unnested from an array rather than read with jsonb_array_elements:
+    # the planner takes the latter for 100 rows per product, which puts the statement's
+    # estimated cost past the default jit_above_cost and costs a JIT compile (tens of ms)
+    # per request; an array's unnest is estimated at 10.
     sql = f"""
 WITH "page" AS MATERIALIZED ({page_sql})
 SELECT
   (SELECT {_quoted(TOTAL)} FROM "page" LIMIT 1),
   (SELECT COUNT(*) FROM "page"),
-  (SELECT json_agg("item" ORDER BY {order_sql})::text
+  (SELECT '[' || string_agg(
+      "cp"."json_head"
+      || ',"currency":' || %s
+      || ',"price_from":"' || round("cp"."price_from", %s)::text
+      || '","available":' || "o"."available"
+      || ',"in_stock":' || ("o"."available" > 0)::text
+      || ',' || "cp"."json_tail"
+      || ',"variants":[' || COALESCE("o"."variants", '') || ']}}',
+      ',' ORDER BY {order_sql}) || ']'
     FROM "page"
-    JOIN {product_table} "p" ON "p"."id" = "page"."product_id"
-    LEFT JOIN {category_table} "c" ON "c"."id" = "p"."category_id"
-    LEFT JOIN LATERAL (
+    JOIN {_quoted(ChannelProduct._meta.db_table)} "cp"
+      ON "cp"."channel_id" = %s AND "cp"."product_id" = "page"."product_id"
+    CROSS JOIN LATERAL (
       SELECT
-        json_agg("offer" ORDER BY "offer"."sku" COLLATE "C") AS "variants",
-        MIN("l"."l_price") AS "price_from",
-        SUM("l"."l_available") AS "available"
-      FROM {variant_table} "v"
-      CROSS JOIN LATERAL ({listing_sql} OFFSET 0) "l"
-      CROSS JOIN LATERAL (SELECT
-        "v"."id" AS "id",
-        "v"."sku" AS "sku",
-        "v"."barcode" AS "barcode",
-        "v"."name" AS "name",
-        "v"."options" AS "options",
-        "v"."weight_grams" AS "weight_grams",
-        round("l"."l_price", {listing_scale})::text AS "price",
-        round("l"."l_compare", {listing_scale})::text AS "compare_at_price",
-        "l"."l_currency" AS "currency",
-        "l"."l_available" AS "available",
-        "l"."l_available" > 0 AS "in_stock"
-      ) "offer"
-      WHERE "v"."product_id" = "page"."product_id" AND "v"."active"
-    ) "o" ON TRUE
-    CROSS JOIN LATERAL (SELECT
-      "p"."id" AS "id",
-      "p"."name" AS "name",
-      "p"."slug" AS "slug",
-      "p"."description" AS "description",
-      "p"."brand" AS "brand",
-      CASE WHEN "c"."id" IS NULL THEN NULL ELSE json_build_object(
-        'id', "c"."id", 'name', "c"."name", 'slug', "c"."slug", 'path', "c"."path"
-      ) END AS "category",
-      "p"."attributes" AS "attributes",
-      "p"."images" AS "images",
-      %s::text AS "currency",
-      round("o"."price_from", %s)::text AS "price_from",
-      COALESCE("o"."available", 0) AS "available",
-      COALESCE("o"."available", 0) > 0 AS "in_stock",
-      {_timestamp_sql('"p"."created_at"')} AS "created_at",
-      COALESCE("o"."variants", '[]'::json) AS "variants"
-    ) "item")
+        COALESCE(SUM("a"."o_available"), 0) AS "available",
+        string_agg(
+          ("e"."offer" ->> 1)
+          || ',"available":' || "a"."o_available"
+          || ',"in_stock":' || ("a"."o_available" > 0)::text || '}}',
+          ',' ORDER BY "e"."position") AS "variants"
+      FROM unnest(ARRAY(SELECT jsonb_array_elements("cp"."json_offers")))
+        WITH ORDINALITY AS "e"("offer", "position")
+      CROSS JOIN LATERAL ({available_sql} OFFSET 0) "a"
+    ) "o")
 """
     params = (
         *page_params,
-        *listing_params,
-        *scale_params,
-        *scale_params,
-        channel.currency,
+        json.dumps(channel.currency),
         money.minor_units(channel.currency),
+        channel.pk,
+        *available_params,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

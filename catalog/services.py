@@ -8,13 +8,14 @@ barcodes are unique, category paths match the tree, and the storefront's derived
 """
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, Value
+from django.db.models import Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 from django.utils.text import slugify
@@ -22,6 +23,8 @@ from django.utils.text import slugify
 from catalog import money
 from catalog.errors import CatalogConflict, CatalogInvalid, StalePreview
 from catalog.models import Category, ChannelProduct, Listing, Product, Variant
+from catalog.selectors import Offer
+from catalog.storefront_json import product_json_parts
 from catalog.validation import (
     clean_attributes,
     clean_barcode,
@@ -87,7 +90,9 @@ def category_update(
 ) -> Category:
     """Rename or move a category. Its own path and every descendant's path are rewritten in
     one UPDATE (prefix swap), so "category and descendants" stays one prefix match. Moving a
-    category under itself or a descendant is refused."""
+    category under itself or a descendant is refused. The storefront rows of the products it
+    names (`ChannelProduct`, which store the category's name, slug and path) are refreshed
+    in the same transaction."""
     fields = []
     if name is not None and name != category.name:
         category.name = name
@@ -115,6 +120,14 @@ def category_update(
         Category.objects.filter(path__startswith=old_path).exclude(pk=category.pk).update(
             path=Concat(Value(new_path), Substr("path", len(old_path) + 1))
         )
+    # The storefront's stored JSON of every product in the category (and, when the path
+    # changed, in its descendants) names it.
+    named = (
+        Product.objects.filter(category=category)
+        if new_path == old_path
+        else Product.objects.filter(category__path__startswith=new_path)
+    )
+    channel_products_refresh(product_ids=named.values_list("pk", flat=True))
     return category
 
 
@@ -151,12 +164,14 @@ REFRESH_CHUNK = 1000
 
 
 def channel_products_refresh(*, product_ids: Iterable[int]) -> None:
-    """Re-derive the `ChannelProduct` rows of these products from their listings.
+    """Re-derive the `ChannelProduct` rows of these products from their listings, with the
+    static parts of their storefront JSON (`storefront_json.product_json_parts`).
 
-    Every service that changes a listing, a variant's or a product's active flag calls this
-    in its own transaction, so the storefront never shows a product its listings do not
-    support. The products are locked (primary-key order) first so two transactions refreshing
-    the same product take turns instead of racing on the (channel, product) unique key."""
+    Every service that changes a listing, a variant, a product or a category calls this in
+    its own transaction, so the storefront never shows a product its listings do not
+    support nor a field older than the last committed change. The products are locked
+    (primary-key order) first so two transactions refreshing the same product take turns
+    instead of racing on the (channel, product) unique key."""
     ids = sorted(set(product_ids))
     with transaction.atomic():
         for start in range(0, len(ids), REFRESH_CHUNK):
@@ -167,29 +182,76 @@ def channel_products_refresh(*, product_ids: Iterable[int]) -> None:
                 .select_for_update(of=("self",))
                 .values_list("pk", flat=True)
             )
-            rows = (
-                Listing.objects.filter(
-                    variant__product_id__in=chunk,
-                    variant__product__active=True,
-                    variant__active=True,
-                    published=True,
-                )
-                .values("channel_id", "variant__product_id")
-                .annotate(lo=Min("price"), hi=Max("price"), n=Count("id"))
-                .order_by()
-            )
-            fresh = [
-                ChannelProduct(
-                    channel_id=row["channel_id"],
-                    product_id=row["variant__product_id"],
-                    price_from=row["lo"],
-                    price_to=row["hi"],
-                    variant_count=row["n"],
-                )
-                for row in rows
-            ]
             ChannelProduct.objects.filter(product_id__in=chunk).delete()
-            ChannelProduct.objects.bulk_create(fresh, batch_size=2000)
+            ChannelProduct.objects.bulk_create(_channel_products(chunk), batch_size=500)
+
+
+def _channel_products(product_ids: list[int]) -> list[ChannelProduct]:
+    """The `ChannelProduct` rows of these products: one per channel where an active product
+    has a published listing of an active variant. Three queries whatever the number."""
+    rows = {
+        row["id"]: row
+        for row in Product.objects.filter(pk__in=product_ids, active=True)
+        .order_by()
+        .values(
+            "id",
+            "name",
+            "slug",
+            "description",
+            "brand",
+            "attributes",
+            "images",
+            "created_at",
+            "category_id",
+            "category__name",
+            "category__slug",
+            "category__path",
+        )
+    }
+    offers: dict[tuple[int, int], list[Offer]] = defaultdict(list)
+    for channel_id, *fields in (
+        Listing.objects.filter(
+            variant__product_id__in=list(rows), variant__active=True, published=True
+        )
+        .order_by()
+        .values_list(
+            "channel_id",
+            "variant_id",
+            "variant__product_id",
+            "variant__sku",
+            "variant__barcode",
+            "variant__name",
+            "variant__options",
+            "variant__weight_grams",
+            "price",
+            "compare_at_price",
+            "currency",
+        )
+    ):
+        offers[channel_id, fields[1]].append(Offer(*fields, available=0))
+    fresh = []
+    for (channel_id, product_id), product_offers in offers.items():
+        product_offers.sort(key=lambda offer: offer.sku)
+        head, tail, parts = product_json_parts(_storefront_row(rows[product_id]), product_offers)
+        prices = [offer.price for offer in product_offers]
+        fresh.append(
+            ChannelProduct(
+                channel_id=channel_id,
+                product_id=product_id,
+                price_from=min(prices),
+                price_to=max(prices),
+                variant_count=len(prices),
+                json_head=head,
+                json_tail=tail,
+                json_offers=parts,
+            )
+        )
+    return fresh
+
+
+def _storefront_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A product's `values()` as a row of `selectors.STOREFRONT_PRODUCT_FIELDS`."""
+    return {"product_id": row["id"], **{f"product__{name}": value for name, value in row.items()}}
 
 
 @transaction.atomic
@@ -285,8 +347,9 @@ def product_update(
     for key, value in changes.items():
         setattr(product, key, value)
     _save_unique(product, update_fields=[*changes, "updated_at"])
-    if "active" in changes:
-        channel_products_refresh(product_ids=[product.pk])
+    # Every field here but `active` shows in the storefront's stored JSON; `active` decides
+    # whether the product shows at all.
+    channel_products_refresh(product_ids=[product.pk])
     return product
 
 
@@ -376,8 +439,8 @@ def variant_update(
     for key, value in changes.items():
         setattr(variant, key, value)
     _save_unique(variant, update_fields=list(changes))
-    if "active" in changes:
-        channel_products_refresh(product_ids=[variant.product_id])
+    # The variant's fields show in its product's stored storefront JSON.
+    channel_products_refresh(product_ids=[variant.product_id])
     return variant
 
 

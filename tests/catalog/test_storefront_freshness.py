@@ -1,0 +1,140 @@
+"""The storefront list shows every catalog change made through the services right after it
+(on PostgreSQL it writes the page from JSON pieces stored in `ChannelProduct`, refreshed in
+the change's transaction), and available-to-sell as it is at the time of the request."""
+
+from decimal import Decimal
+
+import pytest
+
+from catalog import services
+from catalog.models import ChannelProduct
+from tests.catalog.factories import CategoryFactory, ListingFactory, ProductFactory, VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/products/"
+
+
+@pytest.fixture
+def shop(channel, key_client, fake_stock):
+    """A product in a nested category with two variants listed in `channel`, and a way to
+    read its list item (also checked equal to the detail, which is built in Python)."""
+    root = CategoryFactory(name="Clothing", slug="clothing")
+    leaf = CategoryFactory(name="Socks", slug="socks", parent=root)
+    product = ProductFactory(name="Wool socks", category=leaf, attributes={}, images=[])
+    first = VariantFactory(product=product, sku="SOCK-A", options={"size": "S"})
+    second = VariantFactory(product=product, sku="SOCK-B", options={"size": "M"})
+    listings = [
+        ListingFactory(variant=first, channel=channel, price=Decimal("10.00")),
+        ListingFactory(variant=second, channel=channel, price=Decimal("12.00")),
+    ]
+    client = key_client(channel)
+
+    def item() -> dict | None:
+        results = client.get(URL).json()["results"]
+        found = [entry for entry in results if entry["id"] == product.pk]
+        detail = client.get(f"{URL}{product.pk}/")
+        if not found:
+            assert detail.status_code == 404
+            return None
+        assert found[0] == detail.json()
+        return found[0]
+
+    return {
+        "product": product,
+        "variants": [first, second],
+        "listings": listings,
+        "categories": (root, leaf),
+        "item": item,
+        "stock": fake_stock,
+        "channel": channel,
+    }
+
+
+def test_a_price_change_shows_in_the_list_at_once(shop):
+    assert shop["item"]()["price_from"] == "10.00"
+    services.listing_update(listing=shop["listings"][0], price="15.50", compare_at_price="20")
+    item = shop["item"]()
+    assert item["price_from"] == "12.00"
+    assert [(v["price"], v["compare_at_price"]) for v in item["variants"]] == [
+        ("15.50", "20.00"),
+        ("12.00", None),
+    ]
+
+
+def test_unpublishing_a_listing_hides_its_variant_then_the_product(shop):
+    first, second = shop["listings"]
+    services.listings_publish(listing_ids=[first.pk], published=False)
+    assert [v["sku"] for v in shop["item"]()["variants"]] == ["SOCK-B"]
+    services.listings_publish(listing_ids=[second.pk], published=False)
+    assert shop["item"]() is None
+    services.listings_publish(listing_ids=[first.pk], published=True)
+    assert [v["sku"] for v in shop["item"]()["variants"]] == ["SOCK-A"]
+
+
+def test_deactivating_a_variant_hides_it(shop):
+    services.variant_update(variant=shop["variants"][0], active=False)
+    item = shop["item"]()
+    assert [v["sku"] for v in item["variants"]] == ["SOCK-B"]
+    assert item["price_from"] == "12.00"
+
+
+def test_a_variant_edit_shows_in_the_list_at_once(shop):
+    services.variant_update(
+        variant=shop["variants"][1],
+        sku="SOCK-0",
+        name="Medium",
+        options={"size": "M", "colour": "grey"},
+        barcode="4006381333931",
+        weight_grams=120,
+    )
+    variants = shop["item"]()["variants"]
+    assert [v["sku"] for v in variants] == ["SOCK-0", "SOCK-A"]  # still by SKU
+    assert variants[0]["name"] == "Medium"
+    assert variants[0]["options"] == {"size": "M", "colour": "grey"}
+    assert (variants[0]["barcode"], variants[0]["weight_grams"]) == ("4006381333931", 120)
+
+
+def test_a_product_edit_shows_in_the_list_at_once(shop):
+    services.product_update(
+        product=shop["product"],
+        name="Merino socks",
+        description="Warm.",
+        brand="Ewe",
+        attributes={"material": {"type": "text", "value": "merino"}},
+        images=["https://img.example.com/socks.jpg"],
+        category=shop["categories"][0],
+    )
+    item = shop["item"]()
+    assert (item["name"], item["description"], item["brand"]) == ("Merino socks", "Warm.", "Ewe")
+    assert item["attributes"] == {"material": {"type": "text", "value": "merino"}}
+    assert item["images"] == ["https://img.example.com/socks.jpg"]
+    assert item["category"]["slug"] == "clothing"
+    services.product_update(product=shop["product"], active=False)
+    assert shop["item"]() is None
+
+
+def test_a_category_rename_or_move_shows_in_the_list_at_once(shop):
+    root, leaf = shop["categories"]
+    services.category_update(category=leaf, name="Hosiery")
+    assert shop["item"]()["category"]["name"] == "Hosiery"
+    services.category_update(category=root, slug="apparel")
+    assert shop["item"]()["category"]["path"] == "apparel/socks/"
+    elsewhere = CategoryFactory(name="Outlet", slug="outlet")
+    services.category_update(category=leaf, parent=elsewhere)
+    assert shop["item"]()["category"]["path"] == "outlet/socks/"
+
+
+def test_available_to_sell_is_read_at_request_time_never_stored(shop):
+    channel, stock = shop["channel"], shop["stock"]
+    first, second = shop["variants"]
+    assert shop["item"]()["available"] == 0
+    stock.set(channel, first, 4)
+    stock.set(channel, second, 3)
+    item = shop["item"]()
+    assert (item["available"], item["in_stock"]) == (7, True)
+    assert [(v["available"], v["in_stock"]) for v in item["variants"]] == [(4, True), (3, True)]
+    stored = ChannelProduct.objects.get(product=shop["product"])
+    assert '"available"' not in stored.json_head + stored.json_tail + str(stored.json_offers)
+    stock.set(channel, first, 0)
+    assert shop["item"]()["variants"][0]["in_stock"] is False
