@@ -378,12 +378,19 @@ def reserve_in_one_statement(
     relation `upd`: (id, variant_id, location_id) of every row updated) runs on the same rows.
     `requests` are (variant_id, location_id, quantity). Returns the creation time and (id,
     stock_id, quantity, variant_id, location_id) per reservation in id order, or None when
-    something was short or missing (nothing was written; the rows stay locked)."""
+    something was short or missing (nothing was written; the rows stay locked). A single
+    request runs a lighter statement of the same effect (`_reserve_one_text`)."""
+    now, stamp = _now()
+    expires = connection.ops.adapt_datetimefield_value(expires_at) if expires_at else None
+    if len(requests) == 1:
+        ((variant_id, location_id, quantity),) = requests
+        params = [stamp, quantity, variant_id, location_id, quantity, channel_id, location_id]
+        params += [quantity, reference, expires, stamp, kind, channel_id]
+        rows = _run_checkout(_reserve_one_text(outbox_sql), params)
+        return (now, rows) if rows else None
     totals: dict[tuple[int, int], int] = {}
     for variant_id, location_id, quantity in requests:
         totals[(variant_id, location_id)] = totals.get((variant_id, location_id), 0) + quantity
-    now, stamp = _now()
-    expires = connection.ops.adapt_datetimefield_value(expires_at) if expires_at else None
     params = [value for key in sorted(totals) for value in (*key, totals[key])]
     params += [value for i, request in enumerate(requests) for value in (i, *request)]
     params += [True, channel_id, len(totals), stamp, reference, expires, stamp, kind, channel_id]
@@ -392,6 +399,39 @@ def reserve_in_one_statement(
     if len(rows) != len(requests):
         return None
     return now, rows
+
+
+@functools.lru_cache(maxsize=8)
+def _reserve_one_text(outbox_sql: str) -> str:
+    """`reserve_in_one_statement` for a single request: one row, so no lock order to keep and
+    no other row to check first. The conditional UPDATE locks the row itself (under READ
+    COMMITTED it waits for a holder, then re-checks `available` on the current version), which
+    spares the separate lock of the row and the joins the general statement needs to check
+    several rows at once. The row's id and the channel's active location are looked up by
+    uncorrelated sub-selects, run once before the row is touched (the id by the unique
+    (variant, location) index, whatever plan the prepared statement settles on)."""
+    return f"""
+        WITH upd AS (
+            UPDATE {STOCK} st SET updated_at = %s::timestamptz, reserved = st.reserved + %s::integer
+            WHERE st.id = (SELECT s.id FROM {STOCK} s
+                           WHERE s.variant_id = %s::bigint AND s.location_id = %s::bigint)
+              AND st.on_hand - st.reserved >= %s::integer
+              AND EXISTS (
+                SELECT 1 FROM {ChannelLocation._meta.db_table} cl
+                JOIN {StockLocation._meta.db_table} l ON l.id = cl.location_id
+                WHERE cl.channel_id = %s::bigint AND cl.location_id = %s::bigint AND l.active)
+            RETURNING st.id, st.variant_id, st.location_id),
+        res AS (
+            INSERT INTO {RESERVATION}
+                (stock_id, quantity, reference, expires_at, created_at, kind, channel_id)
+            SELECT u.id, %s::integer, %s::text, %s::timestamptz, %s::timestamptz, %s::text,
+                %s::integer
+            FROM upd u
+            RETURNING id, stock_id, quantity),
+        outbox AS ({outbox_sql})
+        SELECT r.id, r.stock_id, r.quantity, u.variant_id, u.location_id
+        FROM res r JOIN upd u ON u.id = r.stock_id
+    """
 
 
 @functools.lru_cache(maxsize=128)
@@ -470,6 +510,69 @@ def commit_in_one_statement(
     live = {pk: (stock_id, quantity) for pk, stock_id, quantity in rows if stock_id is not None}
     movement_ids = sorted(pk for pk, stock_id, _ in rows if stock_id is None)
     return now, live, movement_ids
+
+
+def commit_one_in_one_statement(
+    *,
+    reservation_id: int,
+    stock_id: int,
+    quantity: int,
+    reason: str,
+    reference: str,
+    note: str = "",
+    user_id: int | None = None,
+) -> tuple[datetime, int, int] | None:
+    """PostgreSQL: commit `quantity` of one reservation, expected on stock row `stock_id`, in
+    one statement lighter than `commit_in_one_statement`.
+
+    `locked` takes the stock row's lock first, and only where the row holds at least
+    `quantity` reserved; every write of the reservation is gated on it (a scalar sub-select,
+    run before them), so the lock order every writer of a reservation keeps (stock row, then
+    reservation) holds. With a single reservation there is nothing to check before writing:
+    the reservation is deleted when it holds exactly `quantity` or shrunk when it holds more,
+    each a conditional write that under READ COMMITTED re-checks the current version of the
+    row, so neither happens when the reservation is gone, moved or too small; only if one of
+    them happened do `on_hand` and `reserved` drop and the ledger row go in. Returns the
+    creation time, the new movement id and the units the reservation keeps, or None when
+    nothing was written (the caller then runs `commit_in_one_statement`, which explains)."""
+    now, stamp = _now()
+    params = [stock_id, quantity, reservation_id, quantity, quantity, reservation_id, quantity]
+    params += [stamp, quantity, quantity, stock_id, reason, -quantity, reference, note, user_id]
+    params += [stamp]
+    rows = _run_checkout(_COMMIT_ONE_TEXT, params)
+    if not rows:
+        return None
+    ((movement_id, kept),) = rows
+    return now, movement_id, kept
+
+
+_COMMIT_ONE_TEXT = f"""
+    WITH locked AS MATERIALIZED (
+        SELECT s.id FROM {STOCK} s WHERE s.id = %s::bigint AND s.reserved >= %s::integer
+        FOR NO KEY UPDATE OF s),
+    gone AS (
+        DELETE FROM {RESERVATION} r
+        WHERE r.id = %s::bigint AND r.stock_id = (SELECT id FROM locked)
+          AND r.quantity = %s::integer
+        RETURNING 0 AS kept),
+    shrunk AS (
+        UPDATE {RESERVATION} r SET quantity = r.quantity - %s::integer
+        WHERE r.id = %s::bigint AND r.stock_id = (SELECT id FROM locked)
+          AND r.quantity > %s::integer
+        RETURNING r.quantity AS kept),
+    taken AS MATERIALIZED (SELECT kept FROM gone UNION ALL SELECT kept FROM shrunk),
+    upd AS (
+        UPDATE {STOCK} st SET updated_at = %s::timestamptz, on_hand = st.on_hand - %s::integer,
+            reserved = st.reserved - %s::integer
+        WHERE st.id = (SELECT id FROM locked) AND EXISTS (SELECT 1 FROM taken)),
+    mv AS (
+        INSERT INTO {MOVEMENT} (stock_id, reason, quantity, reference, note, user_id, created_at)
+        SELECT %s::bigint, %s::text, %s::integer, %s::text, %s::text, %s::integer,
+            %s::timestamptz
+        FROM taken
+        RETURNING id)
+    SELECT mv.id, taken.kept FROM mv, taken
+"""
 
 
 @functools.lru_cache(maxsize=128)

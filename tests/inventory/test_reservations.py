@@ -489,3 +489,23 @@ def test_committing_a_released_reservation_changes_nothing(
     assert (stock.on_hand, stock.reserved) == (5, 2)
     assert not StockMovement.objects.filter(reason=MovementReason.SALE).exists()
     assert Reservation.objects.get().pk == kept.pk
+
+
+def test_commit_refuses_when_the_rows_reserved_units_changed_under_it(
+    selling_channel, variant, store, receive
+):
+    # A single line commits with one conditional statement; a stock row holding fewer units
+    # reserved than the reservation (the counters were moved by hand) must write nothing and
+    # leave the caller's transaction usable.
+    receive(variant, store, 5)
+    (reservation,) = stock_reserve(
+        channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 2)], reference="C"
+    )
+    Stock.objects.filter(pk=reservation.stock_id).update(reserved=1)
+    with transaction.atomic():
+        with pytest.raises(ReservationNotFound):
+            reservation_commit(reservation=reservation, quantity=2, reference="SHIP")
+        assert Reservation.objects.get(pk=reservation.pk).quantity == 2
+    stock = stock_of(variant, store)
+    assert (stock.on_hand, stock.reserved) == (5, 1)
+    assert not StockMovement.objects.filter(reason=MovementReason.SALE).exists()
