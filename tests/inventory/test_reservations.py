@@ -509,3 +509,17 @@ def test_commit_refuses_when_the_rows_reserved_units_changed_under_it(
     stock = stock_of(variant, store)
     assert (stock.on_hand, stock.reserved) == (5, 1)
     assert not StockMovement.objects.filter(reason=MovementReason.SALE).exists()
+
+
+def test_order_reservations_stay_out_of_the_expiry_index(db):
+    if not on_postgres():
+        pytest.skip("PostgreSQL index definitions")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = %s",
+            [Reservation._meta.db_table],
+        )
+        definitions = [row[0] for row in cursor.fetchall()]
+    expiry = [d for d in definitions if "expires_at" in d]
+    assert len(expiry) == 1 and "WHERE" in expiry[0] and "'cart'" in expiry[0]
+    assert not [d for d in definitions if "channel_id" in d]
