@@ -523,3 +523,44 @@ def test_order_reservations_stay_out_of_the_expiry_index(db):
     expiry = [d for d in definitions if "expires_at" in d]
     assert len(expiry) == 1 and "WHERE" in expiry[0] and "'cart'" in expiry[0]
     assert not [d for d in definitions if "channel_id" in d]
+
+
+def _fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_reserve_and_commit_return_instances_as_loaded_from_the_database(
+    selling_channel, variant, store, receive
+):
+    receive(variant, store, 5)
+    (reservation,) = stock_reserve(
+        channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 3)], reference="L"
+    )
+    assert _fields(reservation) == _fields(Reservation.objects.get(pk=reservation.pk))
+    assert (reservation._state.adding, reservation._state.db) == (False, "default")
+    assert reservation.stock.on_hand == 5  # the stub's other fields load on access
+    movement = reservation_commit(reservation=reservation, quantity=2, reference="SHIP")
+    assert _fields(movement) == _fields(StockMovement.objects.get(pk=movement.pk))
+    assert reservation.quantity == 1
+
+
+def test_checkout_instances_still_send_init_signals_to_a_listener(
+    selling_channel, variant, store, receive
+):
+    from django.db.models.signals import post_init
+
+    receive(variant, store, 5)
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(type(instance))
+
+    post_init.connect(listener, sender=Reservation)
+    try:
+        (reservation,) = stock_reserve(
+            channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 1)], reference="S"
+        )
+    finally:
+        post_init.disconnect(listener, sender=Reservation)
+    assert Reservation in seen
+    assert _fields(reservation) == _fields(Reservation.objects.get(pk=reservation.pk))
