@@ -157,7 +157,10 @@ class Reservation(models.Model):
         max_length=10, choices=ReservationKind.choices, default=ReservationKind.ORDER
     )
     # No database constraint: every checkout would otherwise take a KEY SHARE lock on the one
-    # channel row at commit, and concurrent checkouts of a channel would contend on it.
+    # channel row at commit, and concurrent checkouts of a channel would contend on it. No
+    # index either: no query looks reservations up by channel (the admin's channel filter and
+    # a channel's deletion scan the open reservations, a small table), and every checkout
+    # would write it while the stock row is locked.
     channel = models.ForeignKey(
         Channel,
         null=True,
@@ -165,6 +168,7 @@ class Reservation(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_constraint=False,
+        db_index=False,
     )
 
     class Meta:
@@ -173,7 +177,15 @@ class Reservation(models.Model):
                 condition=Q(quantity__gt=0), name="reservation_quantity_positive"
             ),
         ]
-        indexes = [models.Index(fields=["kind", "expires_at"], name="reservation_kind_expiry")]
+        # Only the expiry task reads by expiry, and only cart holds expire: order reservations,
+        # one per checkout, stay out of the index and do not write it.
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                name="reservation_cart_expiry",
+                condition=Q(kind=ReservationKind.CART),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.quantity} x stock {self.stock_id} for {self.reference}"

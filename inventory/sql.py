@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 
 from catalog.models import Variant
@@ -47,7 +47,7 @@ class LockedStock:
         return self.on_hand - self.reserved
 
 
-# Statements prepared on each PostgreSQL session: {raw connection: {sql: name}}.
+# Statements prepared on each PostgreSQL session: {raw connection: {sql: EXECUTE text}}.
 _prepared: "weakref.WeakKeyDictionary[object, dict[str, str]]" = weakref.WeakKeyDictionary()
 _MAX_PREPARED = 100
 _PLACEHOLDER = re.compile(r"%s|%%")
@@ -61,14 +61,21 @@ def _execute(cursor, statement: str, params: Sequence) -> None:
     generic plan is reused. Statements are keyed by their text, which depends only on the
     shape of the call (how many rows), never on values: those are always parameters. The
     PREPARE goes through the raw connection (it is set-up, not one of the service's queries)
-    and, not being transactional, survives a rollback. Elsewhere the statement runs as is."""
-    if connection.vendor != "postgresql":
+    and, not being transactional, survives a rollback. Elsewhere the statement runs as is.
+    A PostgreSQL-only statement may number its parameters itself ($1, $2, ...), so that a value
+    used several times is passed once.
+    The connection is the cursor's own (`cursor.db`), not the `connection` proxy: under
+    contention every microsecond of Python on this path counts (see the module's docstring)."""
+    db = cursor.db
+    if db.vendor != "postgresql":
         cursor.execute(statement, params)
         return
-    raw = connection.connection
-    names = _prepared.setdefault(raw, {})
-    name = names.get(statement)
-    if name is None:
+    raw = db.connection
+    names = _prepared.get(raw)
+    if names is None:
+        names = _prepared[raw] = {}
+    execute = names.get(statement)
+    if execute is None:
         if len(names) >= _MAX_PREPARED:
             with raw.cursor() as setup:
                 setup.execute("DEALLOCATE ALL")
@@ -80,17 +87,19 @@ def _execute(cursor, statement: str, params: Sequence) -> None:
         name = "inventory_" + hashlib.sha1(statement.encode()).hexdigest()[:24]
         with raw.cursor() as setup:
             setup.execute(f"PREPARE {name} AS {text}")
-        names[statement] = name
-    cursor.execute(f"EXECUTE {name} ({_marks(params)})" if params else f"EXECUTE {name}", params)
+        execute = names[statement] = (
+            f"EXECUTE {name} ({_marks(params)})" if params else f"EXECUTE {name}"
+        )
+    cursor.execute(execute, params)
 
 
 def _marks(values: Sequence) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _now() -> tuple[datetime, object]:
+def _now(db=None) -> tuple[datetime, object]:
     now = timezone.now()
-    return now, connection.ops.adapt_datetimefield_value(now)
+    return now, (db or connection).ops.adapt_datetimefield_value(now)
 
 
 def lock_stocks(
@@ -351,9 +360,9 @@ def _typed_rows(count: int, width: int) -> str:
     return ", ".join([row] * count)
 
 
-def _run_checkout(statement: str, params: Sequence) -> list[tuple]:
+def _run_checkout(db, statement: str, params: Sequence) -> list[tuple]:
     """Run one of the checkout statements below (prepared on PostgreSQL) and return its rows."""
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         _execute(cursor, statement, params)
         return cursor.fetchall()
 
@@ -378,20 +387,61 @@ def reserve_in_one_statement(
     relation `upd`: (id, variant_id, location_id) of every row updated) runs on the same rows.
     `requests` are (variant_id, location_id, quantity). Returns the creation time and (id,
     stock_id, quantity, variant_id, location_id) per reservation in id order, or None when
-    something was short or missing (nothing was written; the rows stay locked)."""
+    something was short or missing (nothing was written; the rows stay locked). A single
+    request runs a lighter statement of the same effect (`_reserve_one_text`)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    now, stamp = _now(db)
+    expires = db.ops.adapt_datetimefield_value(expires_at) if expires_at else None
+    if len(requests) == 1:
+        ((variant_id, location_id, quantity),) = requests
+        params = [stamp, quantity, variant_id, location_id, channel_id, reference, expires, kind]
+        rows = _run_checkout(db, _reserve_one_text(outbox_sql), params)
+        return (now, rows) if rows else None
     totals: dict[tuple[int, int], int] = {}
     for variant_id, location_id, quantity in requests:
         totals[(variant_id, location_id)] = totals.get((variant_id, location_id), 0) + quantity
-    now, stamp = _now()
-    expires = connection.ops.adapt_datetimefield_value(expires_at) if expires_at else None
     params = [value for key in sorted(totals) for value in (*key, totals[key])]
     params += [value for i, request in enumerate(requests) for value in (i, *request)]
     params += [True, channel_id, len(totals), stamp, reference, expires, stamp, kind, channel_id]
     statement = _reserve_text(len(totals), len(requests), outbox_sql, _lock_clause())
-    rows = _run_checkout(statement, params)
+    rows = _run_checkout(db, statement, params)
     if len(rows) != len(requests):
         return None
     return now, rows
+
+
+@functools.lru_cache(maxsize=8)
+def _reserve_one_text(outbox_sql: str) -> str:
+    """`reserve_in_one_statement` for a single request: one row, so no lock order to keep and
+    no other row to check first. The conditional UPDATE locks the row itself (under READ
+    COMMITTED it waits for a holder, then re-checks `available` on the current version), which
+    spares the separate lock of the row and the joins the general statement needs to check
+    several rows at once. The row's id and the channel's active location are looked up by
+    uncorrelated sub-selects, run once before the row is touched. PostgreSQL only, so its
+    parameters are numbered, each value passed once: $1 time, $2 quantity, $3 variant, $4
+    location, $5 channel, $6 reference, $7 expiry, $8 kind."""
+    return f"""
+        WITH upd AS (
+            UPDATE {STOCK} st SET updated_at = $1::timestamptz, reserved = st.reserved + $2::integer
+            WHERE st.id = (SELECT s.id FROM {STOCK} s
+                           WHERE s.variant_id = $3::bigint AND s.location_id = $4::bigint)
+              AND st.on_hand - st.reserved >= $2::integer
+              AND EXISTS (
+                SELECT 1 FROM {ChannelLocation._meta.db_table} cl
+                JOIN {StockLocation._meta.db_table} l ON l.id = cl.location_id
+                WHERE cl.channel_id = $5::bigint AND cl.location_id = $4::bigint AND l.active)
+            RETURNING st.id, st.variant_id, st.location_id),
+        res AS (
+            INSERT INTO {RESERVATION}
+                (stock_id, quantity, reference, expires_at, created_at, kind, channel_id)
+            SELECT u.id, $2::integer, $6::text, $7::timestamptz, $1::timestamptz, $8::text,
+                $5::bigint
+            FROM upd u
+            RETURNING id, stock_id, quantity),
+        outbox AS ({outbox_sql})
+        SELECT r.id, r.stock_id, r.quantity, u.variant_id, u.location_id
+        FROM res r JOIN upd u ON u.id = r.stock_id
+    """
 
 
 @functools.lru_cache(maxsize=128)
@@ -459,17 +509,82 @@ def commit_in_one_statement(
     for pk in ids:
         leaving[stock_of[pk]] = leaving.get(stock_of[pk], 0) + wanted[pk]
     stock_ids = sorted(leaving)
-    now, stamp = _now()
+    db = connections[DEFAULT_DB_ALIAS]
+    now, stamp = _now(db)
     params = [value for pk in ids for value in (pk, stock_of[pk], wanted[pk])]
     params += [value for pk in stock_ids for value in (pk, leaving[pk])]
     params += [*stock_ids, *ids, len(ids), len(stock_ids)]
     params += [stamp, reason, reference, note, user_id, stamp]
     params += [value for i, (stock_id, q) in enumerate(movements) for value in (i, stock_id, q)]
     statement = _commit_text(len(ids), len(stock_ids), len(movements), _lock_clause())
-    rows = _run_checkout(statement, params)
+    rows = _run_checkout(db, statement, params)
     live = {pk: (stock_id, quantity) for pk, stock_id, quantity in rows if stock_id is not None}
     movement_ids = sorted(pk for pk, stock_id, _ in rows if stock_id is None)
     return now, live, movement_ids
+
+
+def commit_one_in_one_statement(
+    *,
+    reservation_id: int,
+    stock_id: int,
+    quantity: int,
+    reason: str,
+    reference: str,
+    note: str = "",
+    user_id: int | None = None,
+) -> tuple[datetime, int, int] | None:
+    """PostgreSQL: commit `quantity` of one reservation, expected on stock row `stock_id`, in
+    one statement lighter than `commit_in_one_statement`.
+
+    `locked` takes the stock row's lock first, and only where the row holds at least
+    `quantity` reserved; every write of the reservation is gated on it (a scalar sub-select,
+    run before them), so the lock order every writer of a reservation keeps (stock row, then
+    reservation) holds. With a single reservation there is nothing to check before writing:
+    the reservation is deleted when it holds exactly `quantity` or shrunk when it holds more,
+    each a conditional write that under READ COMMITTED re-checks the current version of the
+    row, so neither happens when the reservation is gone, moved or too small; only if one of
+    them happened do `on_hand` and `reserved` drop and the ledger row go in. Returns the
+    creation time, the new movement id and the units the reservation keeps, or None when
+    nothing was written (the caller then runs `commit_in_one_statement`, which explains)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    now, stamp = _now(db)
+    params = [stock_id, quantity, reservation_id, stamp, reason, reference, note, user_id]
+    rows = _run_checkout(db, _COMMIT_ONE_TEXT, params)
+    if not rows:
+        return None
+    ((movement_id, kept),) = rows
+    return now, movement_id, kept
+
+
+# Numbered parameters (PostgreSQL only), each value passed once: $1 stock row, $2 quantity,
+# $3 reservation, $4 time, $5 reason, $6 reference, $7 note, $8 user.
+_COMMIT_ONE_TEXT = f"""
+    WITH locked AS MATERIALIZED (
+        SELECT s.id FROM {STOCK} s WHERE s.id = $1::bigint AND s.reserved >= $2::integer
+        FOR NO KEY UPDATE OF s),
+    gone AS (
+        DELETE FROM {RESERVATION} r
+        WHERE r.id = $3::bigint AND r.stock_id = (SELECT id FROM locked)
+          AND r.quantity = $2::integer
+        RETURNING 0 AS kept),
+    shrunk AS (
+        UPDATE {RESERVATION} r SET quantity = r.quantity - $2::integer
+        WHERE r.id = $3::bigint AND r.stock_id = (SELECT id FROM locked)
+          AND r.quantity > $2::integer
+        RETURNING r.quantity AS kept),
+    taken AS MATERIALIZED (SELECT kept FROM gone UNION ALL SELECT kept FROM shrunk),
+    upd AS (
+        UPDATE {STOCK} st SET updated_at = $4::timestamptz, on_hand = st.on_hand - $2::integer,
+            reserved = st.reserved - $2::integer
+        WHERE st.id = (SELECT id FROM locked) AND EXISTS (SELECT 1 FROM taken)),
+    mv AS (
+        INSERT INTO {MOVEMENT} (stock_id, reason, quantity, reference, note, user_id, created_at)
+        SELECT $1::bigint, $5::text, -$2::integer, $6::text, $7::text, $8::integer,
+            $4::timestamptz
+        FROM taken
+        RETURNING id)
+    SELECT mv.id, taken.kept FROM mv, taken
+"""
 
 
 @functools.lru_cache(maxsize=128)

@@ -1,6 +1,7 @@
 """Outbox of available-to-sell changes: (variant, location) marks written with each change;
 the drain works out the channels' new values after commit and publishes those that changed."""
 
+import functools
 import hashlib
 import time
 
@@ -32,9 +33,7 @@ def _kick_outbox_drain() -> None:
     a broker (eager mode) the drain simply runs now, through `apply()`: eager `.delay()` sets
     Celery's process-wide "joining would block" flag around the run and restores it after, so
     two threads committing at once could leave it set and break later `result.get()` calls."""
-    from inventory.tasks import availability_outbox_drain_task
-    from omni.celery import app
-
+    availability_outbox_drain_task, app = _drain_task()
     if app.conf.task_always_eager:
         availability_outbox_drain_task.apply()
         return
@@ -45,14 +44,23 @@ def _kick_outbox_drain() -> None:
     availability_outbox_drain_task.apply_async(countdown=KICK_WINDOW_SECONDS + 1)
 
 
+@functools.cache
+def _drain_task():
+    # Imported on first use (tasks import the services), then kept: this runs per checkout.
+    from inventory.tasks import availability_outbox_drain_task
+    from omni.celery import app
+
+    return availability_outbox_drain_task, app
+
+
 def schedule_drain() -> None:
+    db = transaction.get_connection()
     # One hook per outermost transaction is enough: the task drains everything pending.
-    pending = getattr(connection, "run_on_commit", [])
-    if any(entry[1] is _kick_outbox_drain for entry in pending):
+    if any(entry[1] is _kick_outbox_drain for entry in db.run_on_commit):
         return
     # Robust: the change is committed whatever happens to the kick (the beat schedule drains
     # the outbox anyway), so a broker hiccup must not turn a successful checkout into an error.
-    transaction.on_commit(_kick_outbox_drain, robust=True)
+    db.on_commit(_kick_outbox_drain, robust=True)
 
 
 def availability_changes_statement(

@@ -489,3 +489,78 @@ def test_committing_a_released_reservation_changes_nothing(
     assert (stock.on_hand, stock.reserved) == (5, 2)
     assert not StockMovement.objects.filter(reason=MovementReason.SALE).exists()
     assert Reservation.objects.get().pk == kept.pk
+
+
+def test_commit_refuses_when_the_rows_reserved_units_changed_under_it(
+    selling_channel, variant, store, receive
+):
+    # A single line commits with one conditional statement; a stock row holding fewer units
+    # reserved than the reservation (the counters were moved by hand) must write nothing and
+    # leave the caller's transaction usable.
+    receive(variant, store, 5)
+    (reservation,) = stock_reserve(
+        channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 2)], reference="C"
+    )
+    Stock.objects.filter(pk=reservation.stock_id).update(reserved=1)
+    with transaction.atomic():
+        with pytest.raises(ReservationNotFound):
+            reservation_commit(reservation=reservation, quantity=2, reference="SHIP")
+        assert Reservation.objects.get(pk=reservation.pk).quantity == 2
+    stock = stock_of(variant, store)
+    assert (stock.on_hand, stock.reserved) == (5, 1)
+    assert not StockMovement.objects.filter(reason=MovementReason.SALE).exists()
+
+
+def test_order_reservations_stay_out_of_the_expiry_index(db):
+    if not on_postgres():
+        pytest.skip("PostgreSQL index definitions")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = %s",
+            [Reservation._meta.db_table],
+        )
+        definitions = [row[0] for row in cursor.fetchall()]
+    expiry = [d for d in definitions if "expires_at" in d]
+    assert len(expiry) == 1 and "WHERE" in expiry[0] and "'cart'" in expiry[0]
+    assert not [d for d in definitions if "channel_id" in d]
+
+
+def _fields(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_reserve_and_commit_return_instances_as_loaded_from_the_database(
+    selling_channel, variant, store, receive
+):
+    receive(variant, store, 5)
+    (reservation,) = stock_reserve(
+        channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 3)], reference="L"
+    )
+    assert _fields(reservation) == _fields(Reservation.objects.get(pk=reservation.pk))
+    assert (reservation._state.adding, reservation._state.db) == (False, "default")
+    assert reservation.stock.on_hand == 5  # the stub's other fields load on access
+    movement = reservation_commit(reservation=reservation, quantity=2, reference="SHIP")
+    assert _fields(movement) == _fields(StockMovement.objects.get(pk=movement.pk))
+    assert reservation.quantity == 1
+
+
+def test_checkout_instances_still_send_init_signals_to_a_listener(
+    selling_channel, variant, store, receive
+):
+    from django.db.models.signals import post_init
+
+    receive(variant, store, 5)
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(type(instance))
+
+    post_init.connect(listener, sender=Reservation)
+    try:
+        (reservation,) = stock_reserve(
+            channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 1)], reference="S"
+        )
+    finally:
+        post_init.disconnect(listener, sender=Reservation)
+    assert Reservation in seen
+    assert _fields(reservation) == _fields(Reservation.objects.get(pk=reservation.pk))
