@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0005_availability_marks'),
+        ('inventory', '0006_availability_change_no_published_at'),
         ('omni', '0002_audit_entry'),
     ]
 
