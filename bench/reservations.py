@@ -209,18 +209,26 @@ def service_worker(args) -> dict:
     return {"done": done, "refused": refused, "deadlocks": deadlocks, "latencies": latencies, **cpu}
 
 
-def raw_worker(args) -> dict:
-    ctx, seconds, seed, until_refused = args
+def _psycopg2_connection(key: str):
+    """This worker process's own psycopg2 connection for `key` (kept across phases) and its
+    backend's pid."""
     import psycopg2
-    from psycopg2 import errors
 
-    if _own_connection.get("raw", (None,))[0] != os.getpid():
-        _own_connection["raw"] = (os.getpid(), psycopg2.connect(os.environ["DATABASE_URL"]))
-    conn = _own_connection["raw"][1]
+    if _own_connection.get(key, (None,))[0] != os.getpid():
+        _own_connection[key] = (os.getpid(), psycopg2.connect(os.environ["DATABASE_URL"]))
+    conn = _own_connection[key][1]
     with conn.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (pid,) = cursor.fetchone()
     conn.rollback()
+    return conn, pid
+
+
+def raw_worker(args) -> dict:
+    ctx, seconds, seed, until_refused = args
+    from psycopg2 import errors
+
+    conn, pid = _psycopg2_connection("raw")
     rng = random.Random(seed)
     done = refused = deadlocks = 0
     latencies = []
@@ -289,15 +297,7 @@ def floor_worker(args) -> dict:
     transaction, with none of the service's checks: what any implementation of the same
     operation costs at least, for reference."""
     ctx, seconds, seed, _until_refused = args
-    import psycopg2
-
-    if _own_connection.get("floor", (None,))[0] != os.getpid():
-        _own_connection["floor"] = (os.getpid(), psycopg2.connect(os.environ["DATABASE_URL"]))
-    conn = _own_connection["floor"][1]
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    conn.rollback()
+    conn, pid = _psycopg2_connection("floor")
     rng = random.Random(seed)
     done = refused = 0
     latencies = []
