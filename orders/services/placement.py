@@ -17,6 +17,7 @@ from inventory.selectors import sourcing_candidates
 from inventory.services import StockRequest, stock_record_sale, stock_reserve
 from omni.errors import DomainError, InvalidInput
 from omni.models import Channel
+from omni.sql import execute_prepared, insert_models
 from orders import sourcing
 from orders.changes import orders_changed
 from orders.errors import IdempotencyKeyReused, InsufficientStock
@@ -251,10 +252,10 @@ def _existing(
 
 
 def _rows(sql: str, params: Sequence, *, fetch: bool = True) -> list[tuple]:
-    """A fixed, portable statement run without the ORM: the hot path of placement pays for SQL
-    compilation on every query otherwise."""
+    """A fixed, portable statement run without the ORM (the hot path of placement pays for SQL
+    compilation on every query otherwise), prepared on PostgreSQL (and for its planning)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(cursor, sql, params)
         return cursor.fetchall() if fetch else []
 
 
@@ -505,7 +506,8 @@ def _place(
     name = ""
     if customer_input is not None:
         name = f"{customer_input.first_name} {customer_input.last_name}".strip()
-    order = Order.objects.create(
+    # The checkout's inserts skip the ORM's SQL compilation (insert_models), as its reads do.
+    order = Order(
         pk=order_id,
         number=_order_number(channel, order_id) if order_id is not None else None,
         channel=channel,
@@ -537,6 +539,7 @@ def _place(
         placed_by=staff_user(user),
         completed_at=recorded_sale.sold_at if recorded_sale else None,
     )
+    insert_models([order])
     if idempotency_key:
         _rows(
             f"INSERT INTO {IdempotencyKey._meta.db_table} "
@@ -576,7 +579,7 @@ def _place(
                 pickup_location=locations[pickup_codes[index]] if index in pickup_codes else None,
             )
         )
-    OrderLine.objects.bulk_create(order_lines)
+    insert_models(order_lines)
 
     who = actor_label(user, actor)
     if recorded_sale:
@@ -637,7 +640,7 @@ def _place(
                 actor=who,
             )
         )
-    TimelineEvent.objects.bulk_create(events)
+    insert_models(events)
     orders_changed([order.pk])  # announced after commit (analytics refreshes its rollups)
     return Placement(order, created=True, lines=order_lines, events=events)
 
@@ -692,7 +695,7 @@ def _reserve(channel, order, order_lines, strategy, shipping_address, *, replan:
             raise _StalePlan from exc
         raise
     # stock_reserve returns one reservation per request, in request order.
-    Allocation.objects.bulk_create(
+    insert_models(
         [
             Allocation(
                 line=order_lines[a.line_key],
