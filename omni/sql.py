@@ -6,7 +6,7 @@ import re
 import weakref
 from collections.abc import Sequence
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 # Statements prepared on each PostgreSQL session: {raw connection: {sql: name}}.
@@ -70,15 +70,17 @@ def insert_models(objs: Sequence[Model]) -> None:
     statement = _insert_statement(
         meta.db_table, tuple(f.column for f in fields), pk.column, len(objs)
     )
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
-    with connection.cursor() as cursor:
+    # The connection itself, not the proxy: each field reads it several times while converting.
+    db = connections[DEFAULT_DB_ALIAS]
+    params = [f.get_db_prep_save(f.pre_save(obj, True), db) for obj in objs for f in fields]
+    with db.cursor() as cursor:
         execute_prepared(cursor, statement, params)
         returned = cursor.fetchall()
     for obj, (value,) in zip(objs, returned, strict=True):
         if not with_pk:
             setattr(obj, pk.attname, value)
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = db.alias
 
 
 @functools.lru_cache(maxsize=64)
