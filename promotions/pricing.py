@@ -29,10 +29,11 @@ Rounding (in the channel's currency, ROUND_HALF_UP to its minor unit):
 Hence `subtotal - discount_total - loyalty_discount == total == sum(line_total)` exactly.
 """
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -118,10 +119,19 @@ class Quote:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe: Decimals as strings in the currency's precision, times in ISO 8601."""
-        return _jsonable(asdict(self))
+        return _jsonable(self)
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 def _jsonable(value):
+    # Walks the dataclasses itself: `asdict` deep-copies every leaf first, and every checkout
+    # stores its quote.
+    if is_dataclass(value):
+        return {name: _jsonable(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, Decimal):
         return f"{value:f}"
     if isinstance(value, datetime):
