@@ -194,6 +194,14 @@ def order_place(
             return _place_once(respond=respond, replan=attempts_left > 0, **place_args)
         except _StalePlan:
             continue  # the refused attempt rolled back, releasing its row locks
+        except InsufficientStock:
+            # Stock is planned before the order row and key are inserted, so a duplicate of a
+            # placement that committed (taking the last units) after our first look lands here
+            # rather than on their unique indexes: it gets the first answer, not a 409.
+            existing = _existing(channel, external_id, idempotency_key, fingerprint)
+            if existing is None:
+                raise
+            return existing
         except IntegrityError:
             # A concurrent placement with the same external id or key committed first.
             existing = _existing(channel, external_id, idempotency_key, fingerprint)
@@ -503,6 +511,26 @@ def _place(
         pickup_location = locations[next(iter(pickup_codes.values()))]
     strategy = sourcing.strategy_for(settings.sourcing_strategy if settings else None)
 
+    # The plan (and a 409 when stock is short) comes before any write: a refused order costs
+    # its reads only. Sourcing reads without locks; stock_reserve enforces the plan below.
+    planned = None
+    if not recorded_sale:
+        planned = _plan(
+            channel,
+            [
+                (
+                    variants[sku].variant_id,
+                    sku,
+                    line.quantity,
+                    line.fulfilment_method or fulfilment_method,
+                    locations[pickup_codes[index]].pk if index in pickup_codes else None,
+                )
+                for index, (sku, line) in enumerate(zip(skus, lines, strict=True))
+            ],
+            strategy,
+            shipping_address,
+        )
+
     name = ""
     if customer_input is not None:
         name = f"{customer_input.first_name} {customer_input.last_name}".strip()
@@ -585,7 +613,7 @@ def _place(
     if recorded_sale:
         _book_recorded_sale(order, order_lines, sale_location, user)
     else:
-        _reserve(channel, order, order_lines, strategy, shipping_address, replan=replan)
+        _reserve(channel, order, order_lines, planned, replan=replan)
 
     if priced.voucher_code:
         voucher_redeem(
@@ -652,38 +680,48 @@ def _validate_sale_lines(lines: Sequence[LineInput]) -> None:
     )
 
 
-def _reserve(channel, order, order_lines, strategy, shipping_address, *, replan: bool):
-    """Plan and reserve every line; raise insufficient_stock reserving nothing, or with
-    `replan`, _StalePlan when a concurrent order took the planned units first."""
+def _plan(
+    channel: Channel,
+    lines: list[tuple[int, str, int, str, int | None]],
+    strategy: sourcing.SourcingStrategy,
+    shipping_address: dict,
+) -> sourcing.SourcingPlan:
+    """Where each line (variant id, sku, quantity, fulfilment method, pickup location id) is
+    reserved, by the channel's sourcing strategy; insufficient_stock when a line is short."""
     stores = None
-    if any(line.fulfilment_method == FulfilmentMethod.SHIP_FROM_STORE for line in order_lines):
+    if any(method == FulfilmentMethod.SHIP_FROM_STORE for _, _, _, method, _ in lines):
         stores = frozenset(
             StockLocation.objects.filter(kind=LocationKind.STORE).values_list("pk", flat=True)
         )
     wanted = [
         sourcing.SourcingLine(
             key=index,
-            variant_id=line.variant_id,
-            sku=line.sku,
-            quantity=line.quantity,
-            pickup_location_id=line.pickup_location_id,
-            only_locations=stores
-            if line.fulfilment_method == FulfilmentMethod.SHIP_FROM_STORE
-            else None,
+            variant_id=variant_id,
+            sku=sku,
+            quantity=quantity,
+            pickup_location_id=pickup_location_id,
+            only_locations=stores if method == FulfilmentMethod.SHIP_FROM_STORE else None,
         )
-        for index, line in enumerate(order_lines)
+        for index, (variant_id, sku, quantity, method, pickup_location_id) in enumerate(lines)
     ]
     context = (
         sourcing.locate_address(shipping_address)
         if strategy.name == "nearest"
         else sourcing.SourcingContext()
     )
-    variant_ids = [line.variant_id for line in order_lines]
     # One read for ship and pickup lines alike: plan() keeps pickup lines at their store.
-    candidates = sourcing_candidates(channel=channel, variant_ids=variant_ids)
+    candidates = sourcing_candidates(
+        channel=channel, variant_ids=[variant_id for variant_id, *_ in lines]
+    )
     planned = sourcing.plan(lines=wanted, candidates=candidates, strategy=strategy, context=context)
     if planned.shortfalls:
         raise InsufficientStock(shortfalls=[s.as_dict() for s in planned.shortfalls])
+    return planned
+
+
+def _reserve(channel, order, order_lines, planned, *, replan: bool):
+    """Reserve every line as `planned` (line keys are indexes into `order_lines`); with
+    `replan`, raise _StalePlan when a concurrent order took the planned units first."""
     requests = [
         StockRequest(variant_id=a.variant_id, location_id=a.location_id, quantity=a.quantity)
         for a in planned.allocations
