@@ -142,7 +142,9 @@ def order_place(
     Concurrency: the order row (unique per channel and external id) and the idempotency record
     (unique per channel and key) are inserted before any stock is touched; a concurrent
     duplicate blocks on those unique indexes, fails once the first commits, and is answered
-    with the first order. Stock rows are locked by inventory in primary-key order.
+    with the first order. Stock rows are locked by inventory in primary-key order. The sourcing
+    plan is read (unlocked) before those inserts, so a short order is refused having written
+    nothing; a duplicate refused that way after the first committed answers with the first.
 
     A `recorded_sale` (POS sale replayed after the fact) is never refused for stock: the goods
     already left, so the sale is booked through `stock_record_sale` and the order is completed.
