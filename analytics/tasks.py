@@ -3,9 +3,9 @@
 The orders and customers apps must not import analytics: they announce committed changes
 through their ports (`orders.changes`, `customers.profile_changes`), and the receivers
 analytics subscribes in `AnalyticsConfig.ready()` (`analytics.ports`) queue the tasks below,
-one per committed transaction. Should a notice be lost, `analytics.rollup_refresh_changed`
-runs every 5 minutes over orders whose `updated_at` moved, and the nightly rebuild redoes
-everything.
+one per committed transaction (changed orders: one per process and second, with every id).
+Should a notice be lost, `analytics.rollup_refresh_changed` runs every 5 minutes over orders
+whose `updated_at` moved, and the nightly rebuild redoes everything.
 """
 
 from datetime import date

@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from catalog.models import Variant
 from inventory.models import ChannelLocation, Reservation, Stock, StockLocation, StockMovement
 from omni.models import Channel
+from omni.sql import execute_prepared
 
 
 @dataclass(frozen=True)
@@ -101,15 +102,17 @@ def sourcing_candidates(
     out: dict[int, list[LocationAvailability]] = {vid: [] for vid in ids}
     if not ids:
         return out
-    # Plain SQL: this runs on every checkout, where compiling the ORM query cost more than
-    # running it. (channel, location) is unique, so the join yields one row per stock row.
+    # Plain SQL, prepared: this runs on every checkout, where compiling the ORM query and
+    # planning it cost more than running it. (channel, location) is unique, so the join yields
+    # one row per stock row.
     params: list = [channel.pk, True, *ids]
     pickup = ""
     if pickup_location_id is not None:
         pickup = "AND s.location_id = %s AND l.pickup_enabled = %s "
         params += [pickup_location_id, True]
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
             "SELECT s.variant_id, s.location_id, l.code, cl.priority, s.on_hand - s.reserved, "
             "l.ships_enabled, l.pickup_enabled, l.latitude, l.longitude "
             f"FROM {Stock._meta.db_table} s "

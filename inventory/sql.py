@@ -12,9 +12,6 @@ portable path used elsewhere and for the general cases.
 """
 
 import functools
-import hashlib
-import re
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +21,7 @@ from django.utils import timezone
 
 from catalog.models import Variant
 from inventory.models import ChannelLocation, Reservation, Stock, StockLocation, StockMovement
+from omni.sql import execute_prepared
 
 STOCK = Stock._meta.db_table
 RESERVATION = Reservation._meta.db_table
@@ -47,50 +45,11 @@ class LockedStock:
         return self.on_hand - self.reserved
 
 
-# Statements prepared on each PostgreSQL session: {raw connection: {sql: EXECUTE text}}.
-_prepared: "weakref.WeakKeyDictionary[object, dict[str, str]]" = weakref.WeakKeyDictionary()
-_MAX_PREPARED = 100
-_PLACEHOLDER = re.compile(r"%s|%%")
-
-
 def _execute(cursor, statement: str, params: Sequence) -> None:
-    """Run one of the checkout statements, on PostgreSQL as a prepared statement of the session.
-
-    Planning the CTE statements below costs several times their execution (milliseconds of CPU
-    per checkout on a busy machine); a prepared statement is planned a few times, then its
-    generic plan is reused. Statements are keyed by their text, which depends only on the
-    shape of the call (how many rows), never on values: those are always parameters. The
-    PREPARE goes through the raw connection (it is set-up, not one of the service's queries)
-    and, not being transactional, survives a rollback. Elsewhere the statement runs as is.
-    A PostgreSQL-only statement may number its parameters itself ($1, $2, ...), so that a value
-    used several times is passed once.
-    The connection is the cursor's own (`cursor.db`), not the `connection` proxy: under
-    contention every microsecond of Python on this path counts (see the module's docstring)."""
-    db = cursor.db
-    if db.vendor != "postgresql":
-        cursor.execute(statement, params)
-        return
-    raw = db.connection
-    names = _prepared.get(raw)
-    if names is None:
-        names = _prepared[raw] = {}
-    execute = names.get(statement)
-    if execute is None:
-        if len(names) >= _MAX_PREPARED:
-            with raw.cursor() as setup:
-                setup.execute("DEALLOCATE ALL")
-            names.clear()
-        counter = iter(range(1, len(params) + 1))
-        text = _PLACEHOLDER.sub(
-            lambda m: "%" if m.group() == "%%" else f"${next(counter)}", statement
-        )
-        name = "inventory_" + hashlib.sha1(statement.encode()).hexdigest()[:24]
-        with raw.cursor() as setup:
-            setup.execute(f"PREPARE {name} AS {text}")
-        execute = names[statement] = (
-            f"EXECUTE {name} ({_marks(params)})" if params else f"EXECUTE {name}"
-        )
-    cursor.execute(execute, params)
+    """Run one of the checkout statements, on PostgreSQL as a prepared statement of the session
+    (`omni.sql.execute_prepared`): planning the CTE statements below costs several times their
+    execution."""
+    execute_prepared(cursor, statement, params)
 
 
 def _marks(values: Sequence) -> str:

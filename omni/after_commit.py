@@ -7,7 +7,12 @@ analytics, customers -> analytics) are built on this, so the lower app never imp
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import threading
+import time
+import weakref
 from collections.abc import Callable, Iterable
 
 from django.db import transaction
@@ -78,3 +83,82 @@ class _Batch:
 
     def flush(self) -> None:
         self.topic._deliver(sorted(self.ids))
+
+
+class Coalesced:
+    """Delivers ids to `send` at most once per `window` seconds in this process, each id of
+    the window in the one call: a receiver that publishes a task per committed transaction
+    (two checkouts, two Celery messages) publishes once per window instead, with every id.
+
+    The first ids after a quiet window go at once; later ones wait for a timer (a daemon
+    thread) that sends whatever gathered when the window ends. Ids still waiting when the
+    process exits are sent by an exit hook; a process killed outright loses them, so receivers
+    must have a catch-up (a periodic pass) as they must for a broker that is down. `send`
+    failures are logged and the ids dropped, as `Topic` does for its receivers."""
+
+    def __init__(self, send: Receiver, *, window: float, name: str = "") -> None:
+        self.send = send
+        self.window = window
+        self.name = name or getattr(send, "__name__", "coalesced")
+        self._reset()
+        _instances.add(self)
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: set[int] = set()
+        self._timer: threading.Timer | None = None
+        self._last_sent = float("-inf")
+
+    def add(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            self._ids.update(ids)
+            if self._timer is not None or not self._ids:
+                return  # the pending timer sends these too
+            wait = self._last_sent + self.window - time.monotonic()
+            if wait > 0:
+                self._timer = threading.Timer(wait, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+                return
+            batch = self._take()
+        self._send(batch)
+
+    def flush(self) -> None:
+        """Send every waiting id now (the timer and the exit hook call this)."""
+        with self._lock:
+            if self._timer is not None and self._timer is not threading.current_thread():
+                self._timer.cancel()
+            batch = self._take()
+        if batch:
+            self._send(batch)
+
+    def _take(self) -> list[int]:
+        batch = sorted(self._ids)
+        self._ids = set()
+        self._timer = None
+        self._last_sent = time.monotonic()
+        return batch
+
+    def _send(self, ids: list[int]) -> None:
+        try:
+            self.send(ids)
+        except Exception:
+            logger.exception("%s: sending %d ids failed", self.name, len(ids))
+
+
+_instances: weakref.WeakSet[Coalesced] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A forked child has no timer thread: what the parent had waiting is the parent's to send.
+    for coalesced in list(_instances):
+        coalesced._reset()
+
+
+def _flush_all() -> None:
+    for coalesced in list(_instances):
+        coalesced.flush()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_flush_all)

@@ -29,10 +29,11 @@ Rounding (in the channel's currency, ROUND_HALF_UP to its minor unit):
 Hence `subtotal - discount_total - loyalty_discount == total == sum(line_total)` exactly.
 """
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -43,6 +44,7 @@ from django.utils import timezone
 from catalog.models import Listing, Variant
 from omni.errors import InvalidInput
 from omni.models import Channel
+from omni.sql import execute_prepared
 from promotions import customer_terms
 from promotions.errors import (
     VariantNotListed,
@@ -117,10 +119,19 @@ class Quote:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe: Decimals as strings in the currency's precision, times in ISO 8601."""
-        return _jsonable(asdict(self))
+        return _jsonable(self)
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 def _jsonable(value):
+    # Walks the dataclasses itself: `asdict` deep-copies every leaf first, and every checkout
+    # stores its quote.
+    if is_dataclass(value):
+        return {name: _jsonable(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, Decimal):
         return f"{value:f}"
     if isinstance(value, datetime):
@@ -216,12 +227,13 @@ class SkuListing:
 
 def _sku_listings(*, channel: Channel, column: str, keys: Sequence) -> list[SkuListing]:
     """The variants whose `column` (id or sku) is in `keys`, with their listings in `channel`.
-    One plain statement: every checkout quotes, and compiling the ORM's four-table query
-    cost more than running it."""
+    One plain statement, prepared: every checkout quotes, and compiling the ORM's four-table
+    query, then planning it, cost more than running it."""
     wanted = sorted(set(keys))
     listing, variant, product, category = _listing_tables()
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
             "SELECT v.id, v.sku, v.name, p.name, v.product_id, c.path, p.brand, l.id, l.price "
             f"FROM {variant} v JOIN {product} p ON p.id = v.product_id "
             f"LEFT JOIN {category} c ON c.id = p.category_id "

@@ -18,6 +18,7 @@ from customers.normalize import (
 )
 from omni.errors import InvalidInput
 from omni.models import Channel
+from omni.sql import execute_prepared
 
 # Which identity decides the profile when the given ones point at different profiles.
 _PRIORITY = [
@@ -96,8 +97,9 @@ class _Found:
 
 
 def _matching_identities(values: list[IdentityValue]) -> list[_Found]:
-    """The known identities among `values` with their profiles. One plain statement (every
-    order of a known shopper runs it; the ORM's compilation cost more than the query), the
+    """The known identities among `values` with their profiles. One plain, prepared statement
+    (every order of a known shopper runs it; the ORM's compilation and the planning cost more
+    than the query), the
     profile's columns converted as the ORM would and loaded with `Model.from_db`."""
     customer_table, identity_table = Customer._meta.db_table, Identity._meta.db_table
     fields = Customer._meta.concrete_fields
@@ -111,7 +113,8 @@ def _matching_identities(values: list[IdentityValue]) -> list[_Found]:
             params += [item.kind, item.value]
     columns = ", ".join(f"c.{connection.ops.quote_name(f.column)}" for f in fields)
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
             f"SELECT i.kind, i.channel_id, i.value, {columns} FROM {identity_table} i "
             f"JOIN {customer_table} c ON c.id = i.customer_id WHERE {' OR '.join(conditions)}",
             params,

@@ -17,6 +17,7 @@ from inventory.selectors import sourcing_candidates
 from inventory.services import StockRequest, stock_record_sale, stock_reserve
 from omni.errors import DomainError, InvalidInput
 from omni.models import Channel
+from omni.sql import execute_prepared, insert_models
 from orders import sourcing
 from orders.changes import orders_changed
 from orders.errors import IdempotencyKeyReused, InsufficientStock
@@ -141,7 +142,9 @@ def order_place(
     Concurrency: the order row (unique per channel and external id) and the idempotency record
     (unique per channel and key) are inserted before any stock is touched; a concurrent
     duplicate blocks on those unique indexes, fails once the first commits, and is answered
-    with the first order. Stock rows are locked by inventory in primary-key order.
+    with the first order. Stock rows are locked by inventory in primary-key order. The sourcing
+    plan is read (unlocked) before those inserts, so a short order is refused having written
+    nothing; a duplicate refused that way after the first committed answers with the first.
 
     A `recorded_sale` (POS sale replayed after the fact) is never refused for stock: the goods
     already left, so the sale is booked through `stock_record_sale` and the order is completed.
@@ -193,6 +196,14 @@ def order_place(
             return _place_once(respond=respond, replan=attempts_left > 0, **place_args)
         except _StalePlan:
             continue  # the refused attempt rolled back, releasing its row locks
+        except InsufficientStock:
+            # Stock is planned before the order row and key are inserted, so a duplicate of a
+            # placement that committed (taking the last units) after our first look lands here
+            # rather than on their unique indexes: it gets the first answer, not a 409.
+            existing = _existing(channel, external_id, idempotency_key, fingerprint)
+            if existing is None:
+                raise
+            return existing
         except IntegrityError:
             # A concurrent placement with the same external id or key committed first.
             existing = _existing(channel, external_id, idempotency_key, fingerprint)
@@ -251,10 +262,10 @@ def _existing(
 
 
 def _rows(sql: str, params: Sequence, *, fetch: bool = True) -> list[tuple]:
-    """A fixed, portable statement run without the ORM: the hot path of placement pays for SQL
-    compilation on every query otherwise."""
+    """A fixed, portable statement run without the ORM (the hot path of placement pays for SQL
+    compilation on every query otherwise), prepared on PostgreSQL (and for its planning)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(cursor, sql, params)
         return cursor.fetchall() if fetch else []
 
 
@@ -502,10 +513,31 @@ def _place(
         pickup_location = locations[next(iter(pickup_codes.values()))]
     strategy = sourcing.strategy_for(settings.sourcing_strategy if settings else None)
 
+    # The plan (and a 409 when stock is short) comes before any write: a refused order costs
+    # its reads only. Sourcing reads without locks; stock_reserve enforces the plan below.
+    planned = None
+    if not recorded_sale:
+        planned = _plan(
+            channel,
+            [
+                (
+                    variants[sku].variant_id,
+                    sku,
+                    line.quantity,
+                    line.fulfilment_method or fulfilment_method,
+                    locations[pickup_codes[index]].pk if index in pickup_codes else None,
+                )
+                for index, (sku, line) in enumerate(zip(skus, lines, strict=True))
+            ],
+            strategy,
+            shipping_address,
+        )
+
     name = ""
     if customer_input is not None:
         name = f"{customer_input.first_name} {customer_input.last_name}".strip()
-    order = Order.objects.create(
+    # The checkout's inserts skip the ORM's SQL compilation (insert_models), as its reads do.
+    order = Order(
         pk=order_id,
         number=_order_number(channel, order_id) if order_id is not None else None,
         channel=channel,
@@ -537,6 +569,7 @@ def _place(
         placed_by=staff_user(user),
         completed_at=recorded_sale.sold_at if recorded_sale else None,
     )
+    insert_models([order])
     if idempotency_key:
         _rows(
             f"INSERT INTO {IdempotencyKey._meta.db_table} "
@@ -576,13 +609,13 @@ def _place(
                 pickup_location=locations[pickup_codes[index]] if index in pickup_codes else None,
             )
         )
-    OrderLine.objects.bulk_create(order_lines)
+    insert_models(order_lines)
 
     who = actor_label(user, actor)
     if recorded_sale:
         _book_recorded_sale(order, order_lines, sale_location, user)
     else:
-        _reserve(channel, order, order_lines, strategy, shipping_address, replan=replan)
+        _reserve(channel, order, order_lines, planned, replan=replan)
 
     if priced.voucher_code:
         voucher_redeem(
@@ -637,7 +670,7 @@ def _place(
                 actor=who,
             )
         )
-    TimelineEvent.objects.bulk_create(events)
+    insert_models(events)
     orders_changed([order.pk])  # announced after commit (analytics refreshes its rollups)
     return Placement(order, created=True, lines=order_lines, events=events)
 
@@ -649,38 +682,48 @@ def _validate_sale_lines(lines: Sequence[LineInput]) -> None:
     )
 
 
-def _reserve(channel, order, order_lines, strategy, shipping_address, *, replan: bool):
-    """Plan and reserve every line; raise insufficient_stock reserving nothing, or with
-    `replan`, _StalePlan when a concurrent order took the planned units first."""
+def _plan(
+    channel: Channel,
+    lines: list[tuple[int, str, int, str, int | None]],
+    strategy: sourcing.SourcingStrategy,
+    shipping_address: dict,
+) -> sourcing.SourcingPlan:
+    """Where each line (variant id, sku, quantity, fulfilment method, pickup location id) is
+    reserved, by the channel's sourcing strategy; insufficient_stock when a line is short."""
     stores = None
-    if any(line.fulfilment_method == FulfilmentMethod.SHIP_FROM_STORE for line in order_lines):
+    if any(method == FulfilmentMethod.SHIP_FROM_STORE for _, _, _, method, _ in lines):
         stores = frozenset(
             StockLocation.objects.filter(kind=LocationKind.STORE).values_list("pk", flat=True)
         )
     wanted = [
         sourcing.SourcingLine(
             key=index,
-            variant_id=line.variant_id,
-            sku=line.sku,
-            quantity=line.quantity,
-            pickup_location_id=line.pickup_location_id,
-            only_locations=stores
-            if line.fulfilment_method == FulfilmentMethod.SHIP_FROM_STORE
-            else None,
+            variant_id=variant_id,
+            sku=sku,
+            quantity=quantity,
+            pickup_location_id=pickup_location_id,
+            only_locations=stores if method == FulfilmentMethod.SHIP_FROM_STORE else None,
         )
-        for index, line in enumerate(order_lines)
+        for index, (variant_id, sku, quantity, method, pickup_location_id) in enumerate(lines)
     ]
     context = (
         sourcing.locate_address(shipping_address)
         if strategy.name == "nearest"
         else sourcing.SourcingContext()
     )
-    variant_ids = [line.variant_id for line in order_lines]
     # One read for ship and pickup lines alike: plan() keeps pickup lines at their store.
-    candidates = sourcing_candidates(channel=channel, variant_ids=variant_ids)
+    candidates = sourcing_candidates(
+        channel=channel, variant_ids=[variant_id for variant_id, *_ in lines]
+    )
     planned = sourcing.plan(lines=wanted, candidates=candidates, strategy=strategy, context=context)
     if planned.shortfalls:
         raise InsufficientStock(shortfalls=[s.as_dict() for s in planned.shortfalls])
+    return planned
+
+
+def _reserve(channel, order, order_lines, planned, *, replan: bool):
+    """Reserve every line as `planned` (line keys are indexes into `order_lines`); with
+    `replan`, raise _StalePlan when a concurrent order took the planned units first."""
     requests = [
         StockRequest(variant_id=a.variant_id, location_id=a.location_id, quantity=a.quantity)
         for a in planned.allocations
@@ -692,7 +735,7 @@ def _reserve(channel, order, order_lines, strategy, shipping_address, *, replan:
             raise _StalePlan from exc
         raise
     # stock_reserve returns one reservation per request, in request order.
-    Allocation.objects.bulk_create(
+    insert_models(
         [
             Allocation(
                 line=order_lines[a.line_key],

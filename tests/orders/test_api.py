@@ -315,3 +315,31 @@ def test_releasing_an_orders_reservation_by_hand_is_a_409(admin_client_api, plac
     assert response.json()["code"] == "reservation_in_use"
     assert Reservation.objects.filter(pk=reservation.pk).exists()
     assert sum(Stock.objects.filter(variant=tee).values_list("reserved", flat=True)) == 1
+
+
+def test_order_bodies_share_one_field_tree_and_validate_independently():
+    """OrderPlaceIn builds its fields once per class: instances share them, and neither the
+    errors nor the values of one body show up in another's validation."""
+    from orders.api import OrderPlaceIn, PosSaleIn, StaffOrderPlaceIn
+
+    first, second = OrderPlaceIn(data={}), OrderPlaceIn(data={})
+    assert first.fields is second.fields
+    assert StaffOrderPlaceIn().fields is not first.fields
+    assert "channel" in StaffOrderPlaceIn().fields and "channel" not in first.fields
+    assert PosSaleIn().fields["lines"].child is PosSaleIn().fields["lines"].child
+
+    bad = OrderPlaceIn(data=body(lines=[{"sku": "TEE", "quantity": 0}]))
+    assert not bad.is_valid()
+    good = OrderPlaceIn(data=body(customer={"email": "a@example.com", "first_name": "Ada"}))
+    assert good.is_valid(), good.errors
+    assert good.validated_data["lines"] == [
+        {"sku": "TEE", "quantity": 2},
+        {"sku": "CAP", "quantity": 1},
+    ]
+    assert good.validated_data["fulfilment"]["address"]["line1"] == ADDRESS["line1"]
+    other = OrderPlaceIn(data=body(fulfilment={"method": "ship", "address": {"city": "X"}}))
+    assert not other.is_valid()
+    assert set(other.errors) == {"fulfilment"}
+    assert set(other.errors["fulfilment"]["address"]) == {"line1", "country"}
+    assert set(bad.errors) == {"lines"}
+    assert good.errors == {}

@@ -16,6 +16,7 @@ from orders.models import (
     Allocation,
     ChannelOrderSettings,
     Fulfilment,
+    IdempotencyKey,
     Order,
     OrderStatus,
     SourcingStrategyName,
@@ -87,6 +88,66 @@ def test_short_lines_are_refused_listing_each_sku_and_nothing_is_reserved(
     ]
     assert reserved_total() == 0
     assert Order.objects.count() == 0
+
+
+def test_a_refused_order_inserts_nothing_before_it_is_refused(
+    place, make_variant, receive, warehouse, monkeypatch
+):
+    """Stock is planned before the order, its key and its lines are inserted: a 409 costs the
+    reads only."""
+    from orders.services import placement
+
+    tee = make_variant("TEE")
+    receive(tee, warehouse, 1)
+    place([("TEE", 1)])
+    inserted = []
+    monkeypatch.setattr(placement, "insert_models", lambda objs: inserted.append(objs))
+    with pytest.raises(DomainError) as err:
+        place([("TEE", 1)], idempotency_key="k-2")
+    assert err.value.code == "insufficient_stock"
+    assert inserted == []
+    assert not IdempotencyKey.objects.filter(key="k-2").exists()
+
+
+def test_a_duplicate_that_lost_the_race_for_the_last_units_gets_the_first_answer(
+    shop, place, make_variant, receive, warehouse, monkeypatch
+):
+    """The first placement with a key commits (taking the last unit) after the duplicate's
+    first look for the key: the duplicate's plan is short, and it answers with the first
+    order instead of a 409."""
+    from orders.services import placement
+
+    tee = make_variant("TEE")
+    receive(tee, warehouse, 1)
+    first = order_place(
+        channel=shop,
+        lines=[LineInput("TEE", 1)],
+        shipping_address=ADDRESS,
+        idempotency_key="k-1",
+        external_id="ext-1",
+    )
+    real_existing = placement._existing
+    looks = []
+
+    def existing_after_first_look(*args):
+        looks.append(args)
+        return None if len(looks) == 1 else real_existing(*args)
+
+    monkeypatch.setattr(placement, "_existing", existing_after_first_look)
+    again = order_place(
+        channel=shop,
+        lines=[LineInput("TEE", 1)],
+        shipping_address=ADDRESS,
+        idempotency_key="k-1",
+        external_id="ext-1",
+    )
+    assert (again.created, again.order.pk) == (False, first.order.pk)
+    assert len(looks) == 2
+    assert Order.objects.count() == 1
+    # Without a key or external id a short order is still refused.
+    with pytest.raises(DomainError) as err:
+        order_place(channel=shop, lines=[LineInput("TEE", 1)], shipping_address=ADDRESS)
+    assert err.value.code == "insufficient_stock"
 
 
 def test_pickup_at_a_store_without_stock_is_refused_even_if_the_warehouse_has_it(

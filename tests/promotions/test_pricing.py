@@ -370,6 +370,21 @@ def test_as_dict_is_json_safe_and_keeps_the_figures(shop, standard_promotions):
     assert data["promotions"][0]["promotion_id"] == standard_promotions["P1"].pk
 
 
+def test_as_dict_equals_the_dataclass_converted_field_by_field(shop, standard_promotions):
+    """as_dict walks the dataclasses itself (no asdict deep copy); the result is what asdict
+    plus the Decimal and datetime conversions give, key order included."""
+    from dataclasses import asdict
+
+    from promotions.pricing import _jsonable
+
+    quoted = quote(channel=shop.store, lines=lines_of(shop, BASKET_A))
+    assert quoted.lines and quoted.promotions and quoted.lines[0].discounts
+    expected = _jsonable(asdict(quoted))
+    assert quoted.as_dict() == expected
+    assert list(quoted.as_dict()) == list(expected)
+    assert list(quoted.as_dict()["lines"][0]) == list(expected["lines"][0])
+
+
 def test_quote_runs_a_fixed_number_of_queries(shop, standard_promotions, django_assert_num_queries):
     extra = []
     for i in range(9):

@@ -1,0 +1,86 @@
+"""omni.sql: prepared statements and the ORM-free INSERT of the checkout's rows."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from omni import sql
+from omni.models import Channel
+from orders.models import Order, TimelineEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(statement, params):
+    with connection.cursor() as cursor:
+        sql.execute_prepared(cursor, statement, params)
+        return cursor.fetchall()
+
+
+def test_a_statement_is_prepared_once_per_session_and_answers_as_run_directly():
+    statement = "SELECT %s::integer + %s, %s::text || 'x', '100%%'"
+    with CaptureQueriesContext(connection) as queries:
+        first = _rows(statement, [1, 2, "a"])
+        second = _rows(statement, [40, 2, "b"])
+    assert first == [(3, "ax", "100%")]
+    assert second == [(42, "bx", "100%")]
+    # Both runs execute the one statement prepared on the session (the PREPARE is set-up on
+    # the raw connection, not one of the queries).
+    assert [q["sql"].split(" (")[0] for q in queries.captured_queries] == [
+        f"EXECUTE {sql._prepared[connection.connection][statement]}"
+    ] * 2
+
+
+def test_a_session_keeps_a_bounded_number_of_prepared_statements(monkeypatch):
+    monkeypatch.setattr(sql, "_MAX_PREPARED", 3)
+    for n in range(7):
+        assert _rows(f"SELECT {n} + %s", [1]) == [(n + 1,)]
+    assert len(sql._prepared[connection.connection]) <= 3
+    assert _rows("SELECT 0 + %s", [5]) == [(5,)]  # deallocated, prepared again
+
+
+def test_insert_models_writes_what_the_orm_reads_back(make_channel):
+    channel = make_channel("sql-web")
+    order = Order(
+        channel=channel,
+        number="SQL-1",
+        customer_email="ada@example.com",
+        shipping_address={"city": "Paris", "lines": ["1 rue"]},
+        subtotal=Decimal("10.500"),
+        total=Decimal("10.500"),
+    )
+    sql.insert_models([order])
+    assert order.pk is not None and not order._state.adding
+    assert order.created_at is not None  # auto_now_add stamped on the instance
+    stored = Order.objects.get(pk=order.pk)
+    assert (stored.number, stored.channel_id, stored.shipping_address, stored.total) == (
+        "SQL-1",
+        channel.pk,
+        {"city": "Paris", "lines": ["1 rue"]},
+        Decimal("10.500"),
+    )
+    assert (stored.created_at, stored.status, stored.quote) == (order.created_at, "pending", {})
+
+    events = [TimelineEvent(order=order, kind=k, data={"k": k}) for k in ("a", "b", "c")]
+    sql.insert_models(events)
+    by_pk = {e.pk: e.kind for e in TimelineEvent.objects.filter(order=order)}
+    assert by_pk == {e.pk: e.kind for e in events}  # each instance got its own row's id
+
+
+def test_insert_models_keeps_a_given_primary_key(make_channel):
+    channel = make_channel("sql-pk")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('orders_order', 'id'))")
+        (pk,) = cursor.fetchone()
+    order = Order(pk=pk, channel=channel, number=f"SQL-{pk}")
+    sql.insert_models([order])
+    assert Order.objects.get(number=f"SQL-{pk}").pk == pk
+
+
+def test_insert_models_refuses_a_mix_of_given_and_drawn_keys(make_channel):
+    channel = make_channel("sql-mix")
+    with pytest.raises(ValueError):
+        sql.insert_models([Order(pk=10**9, channel=channel), Order(channel=channel)])
+    assert not Channel.objects.get(pk=channel.pk).orders.exists()
