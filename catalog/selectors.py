@@ -75,7 +75,7 @@ class Offer(NamedTuple):
 def storefront_products(*, channel: Channel) -> QuerySet[ChannelProduct]:
     """The channel's rows of active products with at least one published listing of an
     active variant there; every other product is invisible (404) to that channel."""
-    return ChannelProduct.objects.filter(channel=channel).order_by("product__name", "product_id")
+    return ChannelProduct.objects.filter(channel=channel).order_by("name", "product_id")
 
 
 def storefront_product_list(*, channel: Channel, params: Mapping) -> QuerySet:
