@@ -5,12 +5,14 @@ It filters `ChannelProduct` rows (one per product sellable in the channel, with 
 range and copies of the product fields filtered and ordered by), so counting, price filters
 and price ordering never aggregate listings, and only a search joins the products."""
 
+import copy
 from decimal import Decimal
 
 import django_filters
 from django.db import connection
 from django.db.models import CharField, F, Func, Q, Subquery
 from django.db.models.functions import Collate
+from django.http import QueryDict
 
 from catalog.availability import availability_provider
 from catalog.models import Category, ChannelProduct, Listing, Variant
@@ -83,8 +85,26 @@ class StorefrontProductFilter(django_filters.FilterSet):
         model = ChannelProduct
         fields: list[str] = []
 
-    def __init__(self, *args, channel: Channel, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, queryset=None, *, channel: Channel, request=None, prefix=None):
+        # django-filter's own __init__ (the same, but for this copy) deep-copies every
+        # filter, with everything it holds, per request so that each points at this
+        # FilterSet. Nothing of a filter changes per request but that parent and the method
+        # bound through it, so shallow copies with the method bound again do the same at a
+        # fraction of the cost.
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {}
+        for name, base in self.base_filters.items():
+            filter_ = copy.copy(base)
+            filter_.model = queryset.model
+            filter_.parent = self
+            filter_.method = base.method  # a FilterMethod of this copy, not of `base`
+            self.filters[name] = filter_
         self.channel = channel
 
     def get_form_class(self):
