@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from catalog import filters
-from catalog.models import Listing, Variant
+from catalog.models import ChannelProduct, Listing, Variant
 from catalog.services import channel_products_refresh
 from tests.catalog.factories import (
     CategoryFactory,
@@ -433,3 +433,24 @@ def test_a_browser_gets_the_browsable_page_of_the_list_and_detail(channel, key_c
         assert response.status_code == 200, url
         assert response["Content-Type"].startswith("text/html")
         assert variant.sku in response.content.decode()
+
+
+def test_filtersets_do_not_share_filters(make_channel):
+    # Each FilterSet gets its own copies of the filters, bound to it (its channel), and
+    # the class's filters stay unbound.
+    web, app = make_channel("web"), make_channel("app")
+    product = ProductFactory()
+    listed(web, product=product)
+    for_web = filters.StorefrontProductFilter(
+        data={"brand": product.brand}, queryset=ChannelProduct.objects.all(), channel=web
+    )
+    for_app = filters.StorefrontProductFilter(
+        data={"in_stock": "false"}, queryset=ChannelProduct.objects.all(), channel=app
+    )
+    for name, filter_ in for_web.filters.items():
+        assert filter_ is not for_app.filters[name]
+        assert filter_.parent is for_web and for_app.filters[name].parent is for_app
+        assert not hasattr(filters.StorefrontProductFilter.base_filters[name], "parent")
+    assert for_web.filters["in_stock"].filter.method.__self__ is for_web
+    assert for_app.filters["in_stock"].filter.method.__self__ is for_app
+    assert [row.product_id for row in for_web.qs] == [product.pk]
