@@ -2,13 +2,17 @@
 attribute values, in-stock, free-text search and ordering, all within one channel.
 
 It filters `ChannelProduct` rows (one per product sellable in the channel, with its price
-range), so counting, price filters and price ordering never aggregate listings."""
+range and copies of the product fields filtered and ordered by), so counting, price filters
+and price ordering never aggregate listings, and only a search joins the products."""
 
+import copy
 from decimal import Decimal
 
 import django_filters
 from django.db import connection
-from django.db.models import Q, Subquery
+from django.db.models import CharField, F, Func, Q, Subquery
+from django.db.models.functions import Collate
+from django.http import QueryDict
 
 from catalog.availability import availability_provider
 from catalog.models import Category, ChannelProduct, Listing, Variant
@@ -19,13 +23,20 @@ MAX_SEARCH_WORDS = 8
 MAX_LITERAL_IDS = 500
 
 ORDERINGS = {
-    "name": ("product__name", "product_id"),
-    "-name": ("-product__name", "-product_id"),
+    "name": ("name", "product_id"),
+    "-name": ("-name", "-product_id"),
     "price": ("price_from", "product_id"),
     "-price": ("-price_from", "-product_id"),
-    "newest": ("-product__created_at", "-product_id"),
-    "oldest": ("product__created_at", "product_id"),
+    "newest": ("-created_at", "-product_id"),
+    "oldest": ("created_at", "product_id"),
 }
+
+
+def _bytewise(field: str):
+    """A text column compared byte by byte, so that a prefix's strings form one range: the
+    "C" collation on PostgreSQL (the index of migration 0006 is on that expression);
+    SQLite's default collation already compares bytes."""
+    return Collate(F(field), "C") if connection.vendor == "postgresql" else F(field)
 
 
 def sellable_listings(channel: Channel):
@@ -74,8 +85,26 @@ class StorefrontProductFilter(django_filters.FilterSet):
         model = ChannelProduct
         fields: list[str] = []
 
-    def __init__(self, *args, channel: Channel, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, queryset=None, *, channel: Channel, request=None, prefix=None):
+        # django-filter's own __init__ (the same, but for this copy) deep-copies every
+        # filter, with everything it holds, per request so that each points at this
+        # FilterSet. Nothing of a filter changes per request but that parent and the method
+        # bound through it, so shallow copies with the method bound again do the same at a
+        # fraction of the cost.
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {}
+        for name, base in self.base_filters.items():
+            filter_ = copy.copy(base)
+            filter_.model = queryset.model
+            filter_.parent = self
+            filter_.method = base.method  # a FilterMethod of this copy, not of `base`
+            self.filters[name] = filter_
         self.channel = channel
 
     def get_form_class(self):
@@ -94,24 +123,22 @@ class StorefrontProductFilter(django_filters.FilterSet):
     def filter_category(self, queryset, name, value):
         value = value.strip()
         lookup = Q(pk=int(value)) if value.isdigit() and len(value) < 19 else Q(slug=value)
-        # The category and its descendants (a prefix of the materialised path) in one query,
-        # passed on as literal ids: the products' category index then finds them, where a
-        # join on the path prefix scans every product.
-        subtree = Category.objects.filter(
-            path__startswith=Subquery(Category.objects.filter(lookup).values("path")[:1])
+        # The category and its descendants are the rows whose stored category path starts
+        # with the category's ("a/b/"): the range from that path up to, not including, the
+        # path with its closing "/" raised to the next character ("a/b0"), compared
+        # bytewise. Both ends are subqueries of the statement (no lookup of their own), and
+        # the range is an index scan of (channel, path). An unknown category gives NULL
+        # ends, so nothing, rather than an error: storefront menus may lag behind a
+        # category's removal.
+        path = Subquery(Category.objects.filter(lookup).order_by().values("path")[:1])
+        end = Func(path, template="(RTRIM(%(expressions)s, '/') || '0')", output_field=CharField())
+        return queryset.alias(_category_path=_bytewise("category_path")).filter(
+            _category_path__gte=path, _category_path__lt=end
         )
-        ids = list(subtree.order_by().values_list("pk", flat=True)[: MAX_LITERAL_IDS + 1])
-        if not ids:
-            # An unknown category matches nothing rather than erroring: storefront menus may
-            # lag behind a category's removal.
-            return queryset.none()
-        if len(ids) > MAX_LITERAL_IDS:
-            return queryset.filter(product__category__in=subtree)
-        return queryset.filter(product__category_id__in=ids)
 
     def filter_brand(self, queryset, name, values):
         brands = [v.strip() for v in values if v.strip()]
-        return queryset.filter(product__brand__in=brands) if brands else queryset
+        return queryset.filter(brand__in=brands) if brands else queryset
 
     def filter_attr(self, queryset, name, value):
         raw_values = self.data.getlist(name) if hasattr(self.data, "getlist") else [value]
@@ -184,14 +211,15 @@ def _json_candidates(raw: str) -> list:
 
 
 def attribute_q(key: str, wanted: list[str]) -> Q:
-    """Products whose attribute `key` has one of the `wanted` values. On PostgreSQL this is
-    JSONB containment (@>), served by the GIN index on attributes; SQLite has no containment
+    """`ChannelProduct` rows whose attribute `key` has one of the `wanted` values. On
+    PostgreSQL this is JSONB containment (@>), served by the GIN index on the rows'
+    attributes; SQLite has no containment
     and compares the extracted value instead."""
     q = Q()
     for raw in wanted:
         for candidate in _json_candidates(raw.strip()):
             if connection.vendor == "postgresql":
-                q |= Q(product__attributes__contains={key: {"value": candidate}})
+                q |= Q(attributes__contains={key: {"value": candidate}})
             else:
-                q |= Q(**{f"product__attributes__{key}__value": candidate})
+                q |= Q(**{f"attributes__{key}__value": candidate})
     return q

@@ -146,6 +146,16 @@ class ChannelProduct(models.Model):
     json_head = models.TextField(default="", editable=False)
     json_tail = models.TextField(default="", editable=False)
     json_offers = models.JSONField(default=list, editable=False)
+    # Copies of the product fields the storefront filters and orders by, so a list page and
+    # its count are scans of this table's indexes (all led by the channel) instead of joins
+    # with the products. `category_path` is the product's category path ("" without one);
+    # on PostgreSQL a subtree is a range of it under the "C" collation (migration 0006 adds
+    # that index and a GIN index on `attributes`).
+    name = models.CharField(max_length=200, default="", editable=False)
+    brand = models.CharField(max_length=120, default="", editable=False)
+    category_path = models.CharField(max_length=1000, default="", editable=False)
+    attributes = models.JSONField(default=dict, editable=False)
+    created_at = models.DateTimeField(editable=False)
 
     class Meta:
         constraints = [
@@ -156,6 +166,15 @@ class ChannelProduct(models.Model):
         indexes = [
             models.Index(
                 fields=["channel", "price_from", "product"], name="channelproduct_price_idx"
+            ),
+            models.Index(fields=["channel", "name", "product"], name="channelproduct_name_idx"),
+            models.Index(
+                fields=["channel", "created_at", "product"], name="channelproduct_created_idx"
+            ),
+            models.Index(
+                fields=["channel", "brand", "name", "product"],
+                include=["price_from"],
+                name="channelproduct_brand_idx",
             ),
         ]
 

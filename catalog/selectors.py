@@ -75,7 +75,7 @@ class Offer(NamedTuple):
 def storefront_products(*, channel: Channel) -> QuerySet[ChannelProduct]:
     """The channel's rows of active products with at least one published listing of an
     active variant there; every other product is invisible (404) to that channel."""
-    return ChannelProduct.objects.filter(channel=channel).order_by("product__name", "product_id")
+    return ChannelProduct.objects.filter(channel=channel).order_by("name", "product_id")
 
 
 def storefront_product_list(*, channel: Channel, params: Mapping) -> QuerySet:
@@ -183,7 +183,7 @@ def storefront_page_json(
 ) -> tuple[int | None, int, str]:
     """Rows `bottom:top` of `products` (a filtered, ordered `storefront_product_list`) as
     the JSON array of the list's `results`, written by PostgreSQL in ONE statement: the page
-    of `ChannelProduct` rows with the total count (`catalog.pagination.RowCount`), and per
+    of `ChannelProduct` rows with the total count of the filtered rows, and per
     row its stored JSON pieces (`ChannelProduct.json_head`, `json_tail`, `json_offers`)
     joined with the channel's currency, the row's price_from in the currency's decimals,
     and the available-to-sell of each offer from the provider's SQL expression (live,
@@ -192,20 +192,21 @@ def storefront_page_json(
 
     Returns (total or None when the page is empty, number of products, JSON text). Only
     when `storefront_page_in_sql(channel=channel)`."""
-    from catalog.pagination import TOTAL, RowCount
-
-    ordering = [name.lstrip("-") for name in products.query.order_by]
-    keys = list(dict.fromkeys(["product_id", *ordering]))
+    ordering = products.query.order_by
+    keys = list(dict.fromkeys(["product_id", *(name.lstrip("-") for name in ordering)]))
     try:
-        page_sql, page_params = products.values(*keys, **{TOTAL: RowCount(products)})[
-            bottom:top
-        ].query.sql_with_params()
-    except EmptyResultSet:  # a filter matching nothing, e.g. an unknown category (none())
+        # Compiled once, without its ordering (which would keep PostgreSQL from inlining
+        # it): the statement orders and slices it for the page and counts it for the total.
+        matched_sql, matched_params = products.order_by().values(*keys).query.sql_with_params()
+    except EmptyResultSet:  # a filter matching nothing
         return None, 0, "[]"
-    order_sql = ", ".join(
-        f'"page".{_quoted(name.lstrip("-"))} {"DESC" if name.startswith("-") else "ASC"}'
-        for name in products.query.order_by
-    )
+
+    def order_by(table: str) -> str:
+        return ", ".join(
+            f'"{table}".{_quoted(name.lstrip("-"))} {"DESC" if name.startswith("-") else "ASC"}'
+            for name in ordering
+        )
+
     available_sql, available_params = _available_sql(channel)
     # Text joined rather than JSON built: the pieces are JSON already (see
     # `storefront_json.product_json_parts`), and a boolean's text is JSON's true/false.
@@ -213,10 +214,16 @@ def storefront_page_json(
     # the planner takes the latter for 100 rows per product, which puts the statement's
     # estimated cost past the default jit_above_cost and costs a JIT compile (tens of ms)
     # per request; an array's unnest is estimated at 10.
+    # "matched" is NOT MATERIALIZED so that PostgreSQL plans its two uses apart, each as
+    # if written out: the page as an ordered index scan stopping after `top` rows, the
+    # total as a count of the matching index entries (both scans of ChannelProduct's
+    # indexes).
     sql = f"""
-WITH "page" AS MATERIALIZED ({page_sql})
+WITH "matched" AS NOT MATERIALIZED ({matched_sql}),
+"page" AS MATERIALIZED (
+  SELECT * FROM "matched" ORDER BY {order_by("matched")} LIMIT %s OFFSET %s)
 SELECT
-  (SELECT {_quoted(TOTAL)} FROM "page" LIMIT 1),
+  (SELECT COUNT(*) FROM "matched"),
   (SELECT COUNT(*) FROM "page"),
   (SELECT '[' || string_agg(
       "cp"."json_head"
@@ -226,7 +233,7 @@ SELECT
       || ',"in_stock":' || ("o"."available" > 0)::text
       || ',' || "cp"."json_tail"
       || ',"variants":[' || COALESCE("o"."variants", '') || ']}}',
-      ',' ORDER BY {order_sql}) || ']'
+      ',' ORDER BY {order_by("page")}) || ']'
     FROM "page"
     JOIN {_quoted(ChannelProduct._meta.db_table)} "cp"
       ON "cp"."channel_id" = %s AND "cp"."product_id" = "page"."product_id"
@@ -244,7 +251,9 @@ SELECT
     ) "o")
 """
     params = (
-        *page_params,
+        *matched_params,
+        top - bottom,
+        bottom,
         json.dumps(channel.currency),
         money.minor_units(channel.currency),
         channel.pk,
@@ -253,7 +262,9 @@ SELECT
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         total, count, text = cursor.fetchone()
-    return total, count, text or "[]"
+    if not count:
+        return None, 0, "[]"
+    return total, count, text
 
 
 def _by_sku(offer: Offer) -> str:

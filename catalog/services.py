@@ -165,7 +165,8 @@ REFRESH_CHUNK = 1000
 
 def channel_products_refresh(*, product_ids: Iterable[int]) -> None:
     """Re-derive the `ChannelProduct` rows of these products from their listings, with the
-    static parts of their storefront JSON (`storefront_json.product_json_parts`).
+    static parts of their storefront JSON (`storefront_json.product_json_parts`) and the
+    product fields the storefront filters and orders by.
 
     Every service that changes a listing, a variant, a product or a category calls this in
     its own transaction, so the storefront never shows a product its listings do not
@@ -234,10 +235,16 @@ def _channel_products(product_ids: list[int]) -> list[ChannelProduct]:
         product_offers.sort(key=lambda offer: offer.sku)
         head, tail, parts = product_json_parts(_storefront_row(rows[product_id]), product_offers)
         prices = [offer.price for offer in product_offers]
+        product = rows[product_id]
         fresh.append(
             ChannelProduct(
                 channel_id=channel_id,
                 product_id=product_id,
+                name=product["name"],
+                brand=product["brand"],
+                category_path=product["category__path"] or "",
+                attributes=product["attributes"],
+                created_at=product["created_at"],
                 price_from=min(prices),
                 price_to=max(prices),
                 variant_count=len(prices),

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from catalog import filters
-from catalog.models import Listing, Variant
+from catalog.models import ChannelProduct, Listing, Variant
 from catalog.services import channel_products_refresh
 from tests.catalog.factories import (
     CategoryFactory,
@@ -191,19 +191,25 @@ def test_category_prefix_does_not_leak_into_siblings(channel, key_client):
     assert ids(key_client(channel).get(URL, {"category": "shoe"})) == [one.product_id]
 
 
-def test_category_filter_works_past_the_literal_id_limit(channel, key_client, monkeypatch):
-    # A large subtree switches from literal category ids to a subquery; same result, and
-    # the prefix still does not leak into siblings.
-    monkeypatch.setattr(filters, "MAX_LITERAL_IDS", 1)
+def test_category_subtree_is_exactly_the_paths_under_it(channel, key_client):
+    # The subtree is a bytewise range of the stored paths ("apparel/" up to "apparel0"):
+    # siblings whose slug extends the name sort inside neither end, whether the next
+    # character sorts after "/" ("apparels/") or before it ("apparel-x/").
     apparel = CategoryFactory(slug="apparel")
     tops = CategoryFactory(slug="tops", parent=apparel)
-    top = listed(channel, product=ProductFactory(category=tops))
-    root = listed(channel, product=ProductFactory(category=apparel))
-    listed(channel, product=ProductFactory(category=CategoryFactory(slug="apparels")))
-    assert set(ids(key_client(channel).get(URL, {"category": "apparel"}))) == {
-        top.product_id,
-        root.product_id,
+    deep = CategoryFactory(slug="tees", parent=tops)
+    under = {
+        category.slug: listed(channel, product=ProductFactory(category=category)).product_id
+        for category in (apparel, tops, deep)
     }
+    for slug in ("apparels", "apparel-x", "apparel0", "appare"):
+        listed(channel, product=ProductFactory(category=CategoryFactory(slug=slug)))
+    listed(channel, product=ProductFactory(category=None))
+    client = key_client(channel)
+    assert set(ids(client.get(URL, {"category": "apparel"}))) == set(under.values())
+    assert client.get(URL, {"category": str(apparel.pk)}).json()["count"] == 3
+    assert set(ids(client.get(URL, {"category": "tops"}))) == {under["tops"], under["tees"]}
+    assert ids(client.get(URL, {"category": "tees", "ordering": "price"})) == [under["tees"]]
 
 
 def test_brand_filter_takes_one_or_several(channel, key_client):
@@ -427,3 +433,24 @@ def test_a_browser_gets_the_browsable_page_of_the_list_and_detail(channel, key_c
         assert response.status_code == 200, url
         assert response["Content-Type"].startswith("text/html")
         assert variant.sku in response.content.decode()
+
+
+def test_filtersets_do_not_share_filters(make_channel):
+    # Each FilterSet gets its own copies of the filters, bound to it (its channel), and
+    # the class's filters stay unbound.
+    web, app = make_channel("web"), make_channel("app")
+    product = ProductFactory()
+    listed(web, product=product)
+    for_web = filters.StorefrontProductFilter(
+        data={"brand": product.brand}, queryset=ChannelProduct.objects.all(), channel=web
+    )
+    for_app = filters.StorefrontProductFilter(
+        data={"in_stock": "false"}, queryset=ChannelProduct.objects.all(), channel=app
+    )
+    for name, filter_ in for_web.filters.items():
+        assert filter_ is not for_app.filters[name]
+        assert filter_.parent is for_web and for_app.filters[name].parent is for_app
+        assert not hasattr(filters.StorefrontProductFilter.base_filters[name], "parent")
+    assert for_web.filters["in_stock"].filter.method.__self__ is for_web
+    assert for_app.filters["in_stock"].filter.method.__self__ is for_app
+    assert [row.product_id for row in for_web.qs] == [product.pk]

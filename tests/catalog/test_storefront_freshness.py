@@ -125,6 +125,37 @@ def test_a_category_rename_or_move_shows_in_the_list_at_once(shop):
     assert shop["item"]()["category"]["path"] == "outlet/socks/"
 
 
+def test_filters_and_orderings_follow_product_and_category_changes(shop, key_client):
+    # They read the copies of the product fields stored in ChannelProduct.
+    client = key_client(shop["channel"])
+    product, (root, leaf) = shop["product"], shop["categories"]
+    other = ProductFactory(name="Merino scarf", brand="Llama", category=None, attributes={})
+    ListingFactory(variant=VariantFactory(product=other), channel=shop["channel"])
+
+    def found(**params) -> list[int]:
+        return [entry["id"] for entry in client.get(URL, params).json()["results"]]
+
+    assert found() == [other.pk, product.pk]
+    assert found(category="clothing") == [product.pk]
+    services.product_update(
+        product=product,
+        name="Angora socks",
+        brand="Ewe",
+        attributes={"material": {"type": "text", "value": "angora"}},
+    )
+    assert found() == [product.pk, other.pk]
+    assert found(brand="Ewe") == [product.pk]
+    assert found(attr="material:angora") == [product.pk]
+    services.category_update(category=root, slug="apparel")
+    assert found(category="apparel") == [product.pk]
+    assert found(category="clothing") == []
+    services.category_update(category=leaf, parent=CategoryFactory(slug="outlet"))
+    assert found(category="outlet") == [product.pk]
+    assert found(category="apparel") == []
+    services.product_update(product=other, category=root)
+    assert found(category="apparel") == [other.pk]
+
+
 def test_available_to_sell_is_read_at_request_time_never_stored(shop):
     channel, stock = shop["channel"], shop["stock"]
     first, second = shop["variants"]
