@@ -187,6 +187,22 @@ def channel_products_refresh(*, product_ids: Iterable[int]) -> None:
             ChannelProduct.objects.bulk_create(_channel_products(chunk), batch_size=500)
 
 
+def channel_products_fill_unfilled() -> int:
+    """Refresh the products whose `ChannelProduct` rows have no stored JSON yet (a migration
+    that adds or reshapes the stored pieces leaves `json_head` empty); returns how many. Run
+    after `migrate` (`CatalogConfig.ready`), when the table has every column the service
+    writes, which a data migration calling the service could not rely on."""
+    ids = list(
+        ChannelProduct.objects.filter(json_head="")
+        .order_by()
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+    if ids:
+        channel_products_refresh(product_ids=ids)
+    return len(ids)
+
+
 def _channel_products(product_ids: list[int]) -> list[ChannelProduct]:
     """The `ChannelProduct` rows of these products: one per channel where an active product
     has a published listing of an active variant. Three queries whatever the number."""

@@ -3,17 +3,6 @@
 from django.db import migrations, models
 
 
-def write_json_parts(apps, schema_editor):
-    """Re-derive the rows that exist (their JSON pieces are empty), with the service that
-    keeps them current from now on."""
-    from catalog.services import channel_products_refresh
-
-    ChannelProduct = apps.get_model("catalog", "ChannelProduct")
-    channel_products_refresh(
-        product_ids=ChannelProduct.objects.values_list("product_id", flat=True).distinct()
-    )
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -36,5 +25,6 @@ class Migration(migrations.Migration):
             name='json_tail',
             field=models.TextField(default='', editable=False),
         ),
-        migrations.RunPython(write_json_parts, migrations.RunPython.noop),
+        # Existing rows keep json_head '' until `migrate` ends: CatalogConfig's post_migrate
+        # handler then refreshes them with the service, against the final schema.
     ]

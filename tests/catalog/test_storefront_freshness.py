@@ -169,3 +169,17 @@ def test_available_to_sell_is_read_at_request_time_never_stored(shop):
     assert '"available"' not in stored.json_head + stored.json_tail + str(stored.json_offers)
     stock.set(channel, first, 0)
     assert shop["item"]()["variants"][0]["in_stock"] is False
+
+
+def test_rows_a_migration_left_without_stored_json_are_filled_when_migrate_ends(shop):
+    """A migration that adds or reshapes the stored pieces leaves `json_head` empty; the
+    post_migrate handler refreshes those rows with the service, so the list is whole again."""
+    from django.core.management import call_command
+
+    before = shop["item"]()
+    ChannelProduct.objects.update(json_head="", json_tail="", json_offers=[])
+    call_command("migrate", verbosity=0)
+    row = ChannelProduct.objects.get(product=shop["product"])
+    assert row.json_head and row.json_tail and len(row.json_offers) == 2
+    assert shop["item"]() == before
+    assert services.channel_products_fill_unfilled() == 0
