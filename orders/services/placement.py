@@ -17,7 +17,7 @@ from inventory.selectors import sourcing_candidates
 from inventory.services import StockRequest, stock_record_sale, stock_reserve
 from omni.errors import DomainError, InvalidInput
 from omni.models import Channel
-from omni.sql import execute_prepared, insert_models
+from omni.sql import execute_prepared, insert_models, insert_models_together
 from orders import sourcing
 from orders.changes import orders_changed
 from orders.errors import IdempotencyKeyReused, InsufficientStock
@@ -536,7 +536,7 @@ def _place(
     name = ""
     if customer_input is not None:
         name = f"{customer_input.first_name} {customer_input.last_name}".strip()
-    # The checkout's inserts skip the ORM's SQL compilation (insert_models), as its reads do.
+    # The checkout's inserts skip the ORM's SQL compilation (omni.sql), as its reads do.
     order = Order(
         pk=order_id,
         number=_order_number(channel, order_id) if order_id is not None else None,
@@ -569,24 +569,6 @@ def _place(
         placed_by=staff_user(user),
         completed_at=recorded_sale.sold_at if recorded_sale else None,
     )
-    insert_models([order])
-    if idempotency_key:
-        _rows(
-            f"INSERT INTO {IdempotencyKey._meta.db_table} "
-            "(channel_id, key, fingerprint, order_id, created_at) VALUES (%s, %s, %s, %s, %s)",
-            [
-                channel.pk,
-                idempotency_key[:255],
-                fingerprint,
-                order.pk,
-                connection.ops.adapt_datetimefield_value(order.created_at),
-            ],
-            fetch=False,
-        )
-    if order_id is None:
-        order.number = _order_number(channel, order.pk)
-        Order.objects.filter(pk=order.pk).update(number=order.number)
-
     order_lines = []
     for index, (sku, line) in enumerate(zip(skus, lines, strict=True)):
         variant = variants[sku]
@@ -609,9 +591,45 @@ def _place(
                 pickup_location=locations[pickup_codes[index]] if index in pickup_codes else None,
             )
         )
-    insert_models(order_lines)
-
     who = actor_label(user, actor)
+    events = [
+        TimelineEvent(
+            order=order,
+            kind="placed",
+            message=f"Placed in {channel.code}: {len(order_lines)} lines, total {total} {currency}",
+            data={
+                "external_id": external_id,
+                "idempotency_key": idempotency_key,
+                "status": status,
+                "exchange_for": exchange_for.pk if exchange_for else None,
+            },
+            user=staff_user(user),
+            actor=who,
+        )
+    ]
+    if recorded_sale:
+        events.append(
+            TimelineEvent(
+                order=order,
+                kind="recorded_sale",
+                message=f"Till sale at {sale_location.code} replayed; goods already left",
+                data={"sold_at": recorded_sale.sold_at.isoformat()},
+                user=staff_user(user),
+                actor=who,
+            )
+        )
+    key = None
+    if idempotency_key:
+        key = IdempotencyKey(
+            channel=channel, key=idempotency_key[:255], fingerprint=fingerprint, order=order
+        )
+    # The order, its key, lines and events in one statement (their ids are on the instances:
+    # the order's was drawn above); elsewhere the order first, then the rows pointing at it.
+    insert_models_together([[order], [key] if key else [], order_lines, events])
+    if order_id is None:
+        order.number = _order_number(channel, order.pk)
+        Order.objects.filter(pk=order.pk).update(number=order.number)
+
     if recorded_sale:
         _book_recorded_sale(order, order_lines, sale_location, user)
     else:
@@ -644,33 +662,6 @@ def _place(
         order.loyalty_points_earned = max(0, entry.points)
         Order.objects.filter(pk=order.pk).update(loyalty_points_earned=order.loyalty_points_earned)
 
-    events = [
-        TimelineEvent(
-            order=order,
-            kind="placed",
-            message=f"Placed in {channel.code}: {len(order_lines)} lines, total {total} {currency}",
-            data={
-                "external_id": external_id,
-                "idempotency_key": idempotency_key,
-                "status": status,
-                "exchange_for": exchange_for.pk if exchange_for else None,
-            },
-            user=staff_user(user),
-            actor=who,
-        )
-    ]
-    if recorded_sale:
-        events.append(
-            TimelineEvent(
-                order=order,
-                kind="recorded_sale",
-                message=f"Till sale at {sale_location.code} replayed; goods already left",
-                data={"sold_at": recorded_sale.sold_at.isoformat()},
-                user=staff_user(user),
-                actor=who,
-            )
-        )
-    insert_models(events)
     orders_changed([order.pk])  # announced after commit (analytics refreshes its rollups)
     return Placement(order, created=True, lines=order_lines, events=events)
 
