@@ -68,19 +68,31 @@ def insert_models(objs: Sequence[Model]) -> None:
     insert_models_together([objs])
 
 
-def insert_models_together(groups: Sequence[Sequence[Model]]) -> None:
+def insert_models_together(
+    groups: Sequence[Sequence[Model]], *, then: tuple[str, Sequence] | None = None
+) -> None:
     """`insert_models` for several groups (each: instances of one model) in one statement on
     PostgreSQL: one data-modifying CTE per group, so a checkout's order, key, lines and events
     cost one round trip. A group may reference an earlier group's rows only through primary
     keys already on the instances (foreign keys are checked at commit, being deferred).
+    `then` (an UPDATE or DELETE and its parameters, returning nothing) runs in the same
+    statement, as one more CTE: it sees the table as it was before the statement, not the rows
+    the groups insert.
     Elsewhere the groups are inserted one after the other, in order, each instance's foreign
-    keys taken from the related instances saved just before."""
+    keys taken from the related instances saved just before, and `then` runs last."""
     groups = [group for group in groups if group]
-    if not groups:
+    if not groups and then is None:
         return
     db = connections[DEFAULT_DB_ALIAS]
+    if not groups or (then is not None and db.vendor != "postgresql"):
+        if groups:
+            insert_models_together(groups)
+        if then is not None:
+            with db.cursor() as cursor:
+                execute_prepared(cursor, *then)
+        return
     shapes = [_shape(group) for group in groups]
-    if db.vendor != "postgresql" or len(groups) == 1:
+    if db.vendor != "postgresql" or (len(groups) == 1 and then is None):
         for position, (group, (meta, fields, with_pk)) in enumerate(
             zip(groups, shapes, strict=True)
         ):
@@ -98,13 +110,16 @@ def insert_models_together(groups: Sequence[Sequence[Model]]) -> None:
         tuple(
             (meta.db_table, tuple(f.column for f in fields), meta.pk.column, len(group))
             for group, (meta, fields, _) in zip(groups, shapes, strict=True)
-        )
+        ),
+        then[0] if then is not None else None,
     )
     params = [
         value
         for group, (_, fields, _) in zip(groups, shapes, strict=True)
         for value in _values(group, fields, db)
     ]
+    if then is not None:
+        params += then[1]
     with db.cursor() as cursor:
         execute_prepared(cursor, statement, params)
         returned = cursor.fetchall()
@@ -138,13 +153,17 @@ def _set_keys(objs: Sequence[Model], with_pk: bool, meta, keys: list, db) -> Non
 
 
 @functools.lru_cache(maxsize=64)
-def _together_statement(inserts: tuple[tuple[str, tuple[str, ...], str, int], ...]) -> str:
+def _together_statement(
+    inserts: tuple[tuple[str, tuple[str, ...], str, int], ...], then: str | None
+) -> str:
     """WITH i0 AS (INSERT ... RETURNING pk), i1 AS (...) SELECT 0, pk FROM i0 UNION ALL ...:
     each group's keys come back tagged with its index, in the order of its VALUES rows."""
     quote = connection.ops.quote_name
     ctes = ", ".join(
         f"i{index} AS ({_insert_statement(*insert)})" for index, insert in enumerate(inserts)
     )
+    if then is not None:
+        ctes += f", also AS ({then})"
     selects = " UNION ALL ".join(
         f"SELECT {index}, {quote(returning)} FROM i{index}"
         for index, (_, _, returning, _) in enumerate(inserts)

@@ -114,3 +114,24 @@ def test_insert_models_together_refuses_the_whole_statement_on_a_violation(make_
     with pytest.raises(IntegrityError), transaction.atomic():
         sql.insert_models_together([[twin], [TimelineEvent(order=twin, kind="placed")]])
     assert not TimelineEvent.objects.filter(order_id=pk).exists()
+
+
+def test_insert_models_together_runs_a_further_statement_in_the_same_round_trip(make_channel):
+    channel = make_channel("sql-then")
+    order = Order.objects.create(channel=channel, number="SQL-THEN")
+    events = [TimelineEvent(order=order, kind="placed")]
+    with CaptureQueriesContext(connection) as queries:
+        sql.insert_models_together(
+            [events],
+            then=("UPDATE orders_order SET note = %s WHERE id = %s", ["noted", order.pk]),
+        )
+    assert len(queries.captured_queries) == 1
+    assert Order.objects.get(pk=order.pk).note == "noted"
+    assert list(TimelineEvent.objects.filter(order=order).values_list("pk", flat=True)) == [
+        events[0].pk
+    ]
+    # Nothing to insert: the statement alone.
+    sql.insert_models_together(
+        [[]], then=("UPDATE orders_order SET note = '' WHERE id = %s", [order.pk])
+    )
+    assert Order.objects.get(pk=order.pk).note == ""
