@@ -65,28 +65,110 @@ def insert_models(objs: Sequence[Model]) -> None:
     For the few inserts every checkout makes: the ORM's SQL compilation of an INSERT cost more
     CPU than the database spent running it. Every instance must have a primary key or none
     does (then the database draws them). No signals are sent (as with `bulk_create`)."""
-    if not objs:
+    insert_models_together([objs])
+
+
+def insert_models_together(
+    groups: Sequence[Sequence[Model]], *, then: tuple[str, Sequence] | None = None
+) -> None:
+    """`insert_models` for several groups (each: instances of one model) in one statement on
+    PostgreSQL: one data-modifying CTE per group, so a checkout's order, key, lines and events
+    cost one round trip. A group may reference an earlier group's rows only through primary
+    keys already on the instances (foreign keys are checked at commit, being deferred).
+    `then` (an UPDATE or DELETE and its parameters, returning nothing) runs in the same
+    statement, as one more CTE: it sees the table as it was before the statement, not the rows
+    the groups insert.
+    Elsewhere the groups are inserted one after the other, in order, each instance's foreign
+    keys taken from the related instances saved just before, and `then` runs last."""
+    groups = [group for group in groups if group]
+    if not groups and then is None:
         return
+    db = connections[DEFAULT_DB_ALIAS]
+    if not groups or (then is not None and db.vendor != "postgresql"):
+        if groups:
+            insert_models_together(groups)
+        if then is not None:
+            with db.cursor() as cursor:
+                execute_prepared(cursor, *then)
+        return
+    shapes = [_shape(group) for group in groups]
+    if db.vendor != "postgresql" or (len(groups) == 1 and then is None):
+        for position, (group, (meta, fields, with_pk)) in enumerate(
+            zip(groups, shapes, strict=True)
+        ):
+            if position:
+                for obj in group:
+                    obj._prepare_related_fields_for_save(operation_name="insert_models")
+            statement = _insert_statement(
+                meta.db_table, tuple(f.column for f in fields), meta.pk.column, len(group)
+            )
+            with db.cursor() as cursor:
+                execute_prepared(cursor, statement, _values(group, fields, db))
+                _set_keys(group, with_pk, meta, [value for (value,) in cursor.fetchall()], db)
+        return
+    statement = _together_statement(
+        tuple(
+            (meta.db_table, tuple(f.column for f in fields), meta.pk.column, len(group))
+            for group, (meta, fields, _) in zip(groups, shapes, strict=True)
+        ),
+        then[0] if then is not None else None,
+    )
+    params = [
+        value
+        for group, (_, fields, _) in zip(groups, shapes, strict=True)
+        for value in _values(group, fields, db)
+    ]
+    if then is not None:
+        params += then[1]
+    with db.cursor() as cursor:
+        execute_prepared(cursor, statement, params)
+        returned = cursor.fetchall()
+    keys: list[list] = [[] for _ in groups]
+    for index, value in returned:
+        keys[index].append(value)
+    for group, (meta, _, with_pk), group_keys in zip(groups, shapes, keys, strict=True):
+        _set_keys(group, with_pk, meta, group_keys, db)
+
+
+def _shape(objs: Sequence[Model]) -> tuple:
     meta = objs[0]._meta
     pk = meta.pk
     with_pk = objs[0].pk is not None
     if any((obj.pk is not None) != with_pk or obj._meta is not meta for obj in objs):
         raise ValueError("insert_models: instances of one model, all with a pk or none.")
-    fields = [f for f in meta.concrete_fields if with_pk or f is not pk]
-    statement = _insert_statement(
-        meta.db_table, tuple(f.column for f in fields), pk.column, len(objs)
-    )
+    return meta, [f for f in meta.concrete_fields if with_pk or f is not pk], with_pk
+
+
+def _values(objs: Sequence[Model], fields: list, db) -> list:
     # The connection itself, not the proxy: each field reads it several times while converting.
-    db = connections[DEFAULT_DB_ALIAS]
-    params = [f.get_db_prep_save(f.pre_save(obj, True), db) for obj in objs for f in fields]
-    with db.cursor() as cursor:
-        execute_prepared(cursor, statement, params)
-        returned = cursor.fetchall()
-    for obj, (value,) in zip(objs, returned, strict=True):
+    return [f.get_db_prep_save(f.pre_save(obj, True), db) for obj in objs for f in fields]
+
+
+def _set_keys(objs: Sequence[Model], with_pk: bool, meta, keys: list, db) -> None:
+    for obj, value in zip(objs, keys, strict=True):
         if not with_pk:
-            setattr(obj, pk.attname, value)
+            setattr(obj, meta.pk.attname, value)
         obj._state.adding = False
         obj._state.db = db.alias
+
+
+@functools.lru_cache(maxsize=64)
+def _together_statement(
+    inserts: tuple[tuple[str, tuple[str, ...], str, int], ...], then: str | None
+) -> str:
+    """WITH i0 AS (INSERT ... RETURNING pk), i1 AS (...) SELECT 0, pk FROM i0 UNION ALL ...:
+    each group's keys come back tagged with its index, in the order of its VALUES rows."""
+    quote = connection.ops.quote_name
+    ctes = ", ".join(
+        f"i{index} AS ({_insert_statement(*insert)})" for index, insert in enumerate(inserts)
+    )
+    if then is not None:
+        ctes += f", also AS ({then})"
+    selects = " UNION ALL ".join(
+        f"SELECT {index}, {quote(returning)} FROM i{index}"
+        for index, (_, _, returning, _) in enumerate(inserts)
+    )
+    return f"WITH {ctes} {selects}"
 
 
 @functools.lru_cache(maxsize=64)

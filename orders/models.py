@@ -124,7 +124,10 @@ class Order(models.Model):
     `quote` stores that whole quote. `status` changes only through orders.state."""
 
     number = models.CharField(max_length=32, unique=True, null=True, editable=False)
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
+    # Indexed by the (channel, external_id) and (channel, status, created_at) indexes.
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     external_id = models.CharField(
         max_length=120,
         null=True,
@@ -132,7 +135,7 @@ class Order(models.Model):
         help_text="The channel's own id of the order (feed id, POS client id); unique per channel.",
     )
     status = models.CharField(
-        max_length=24, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True
+        max_length=24, choices=OrderStatus.choices, default=OrderStatus.PENDING
     )
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
@@ -147,7 +150,12 @@ class Order(models.Model):
         max_length=20, choices=FulfilmentMethod.choices, default=FulfilmentMethod.SHIP
     )
     pickup_location = models.ForeignKey(
-        StockLocation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        StockLocation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     currency = models.CharField(max_length=3)
     subtotal = models.DecimalField(**MONEY)
@@ -172,11 +180,17 @@ class Order(models.Model):
         on_delete=models.PROTECT,
         related_name="exchange_orders",
         help_text="The return this order replaces goods for.",
+        db_index=False,
     )
     sourcing_strategy = models.CharField(max_length=20, blank=True)
     note = models.TextField(blank=True)
     placed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -196,7 +210,19 @@ class Order(models.Model):
                 condition=Q(refunded_total__gte=0), name="order_refunded_not_negative"
             ),
         ]
-        indexes = [models.Index(fields=["channel", "status", "created_at"])]
+        indexes = [
+            models.Index(fields=["channel", "status", "created_at"]),
+            # A plain index: status is never matched with LIKE, so no varchar_pattern_ops twin.
+            models.Index(fields=["status"], name="order_status"),
+            # Mostly NULL (storefront orders): only the rows that have one are indexed, which
+            # is all a lookup or an ON DELETE check by these keys reads.
+            *(
+                models.Index(
+                    fields=[name], name=f"order_{name}", condition=Q(**{f"{name}__isnull": False})
+                )
+                for name in ("pickup_location", "exchange_for", "placed_by")
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"order #{self.pk}"
@@ -221,11 +247,24 @@ class OrderLine(models.Model):
     line_total = models.DecimalField(max_digits=14, decimal_places=3)
     fulfilment_method = models.CharField(max_length=20, choices=FulfilmentMethod.choices)
     pickup_location = models.ForeignKey(
-        StockLocation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        StockLocation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:
         ordering = ["order", "id"]
+        indexes = [
+            # Pickup lines only (see Order's partial indexes).
+            models.Index(
+                fields=["pickup_location"],
+                name="order_line_pickup_location",
+                condition=Q(pickup_location__isnull=False),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(quantity__gt=0), name="order_line_quantity_positive"
@@ -444,13 +483,25 @@ class TimelineEvent(models.Model):
     message = models.CharField(max_length=255)
     data = models.JSONField(default=dict, blank=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     actor = models.CharField(max_length=120, help_text="Who acted: staff login, channel, system.")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Read per order only (through the order index), never across orders by time.
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            # Staff actions only: channel and system events carry no user.
+            models.Index(
+                fields=["user"], name="timeline_event_user", condition=Q(user__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.order_id}"
@@ -460,13 +511,14 @@ class IdempotencyKey(models.Model):
     """An `Idempotency-Key` a channel sent with a placement: the fingerprint of the body it came
     with and the response it got, so a replay returns the same answer."""
 
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    # Indexed by the unique (channel, key) index.
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="+")
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [

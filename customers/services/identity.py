@@ -242,8 +242,10 @@ def _touch(customer: Customer, first_name: str, last_name: str) -> Customer:
         setattr(customer, field, value)
     # A plain statement (no ORM compilation): it runs for every order a known shopper places.
     update["last_seen_at"] = connection.ops.adapt_datetimefield_value(update["last_seen_at"])
+    # Prepared: its text depends only on which columns change.
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
             f"UPDATE {Customer._meta.db_table} SET {', '.join(f'{f} = %s' for f in update)} "
             "WHERE id = %s",
             [*update.values(), customer.pk],

@@ -17,7 +17,7 @@ from inventory.selectors import sourcing_candidates
 from inventory.services import StockRequest, stock_record_sale, stock_reserve
 from omni.errors import DomainError, InvalidInput
 from omni.models import Channel
-from omni.sql import execute_prepared, insert_models
+from omni.sql import execute_prepared, insert_models_together
 from orders import sourcing
 from orders.changes import orders_changed
 from orders.errors import IdempotencyKeyReused, InsufficientStock
@@ -215,18 +215,7 @@ def order_place(
 def _place_once(*, respond, replan: bool, **place_args) -> Placement:
     """One placement transaction (`_place`), with the rendered answer stored under the key."""
     with transaction.atomic(durable=place_args["exchange_for"] is None):
-        placement = _place(replan=replan, **place_args)
-        key = place_args["idempotency_key"]
-        if respond is not None:
-            placement.response_status, placement.response_body = 201, respond(placement)
-            if key:
-                idempotency_response_store(
-                    channel=place_args["channel"],
-                    key=key,
-                    status_code=placement.response_status,
-                    body=placement.response_body,
-                )
-        return placement
+        return _place(respond=respond, replan=replan, **place_args)
 
 
 def _existing(
@@ -387,6 +376,7 @@ def _place(
     note: str,
     user,
     actor: str,
+    respond: Callable[[Placement], dict] | None = None,
     replan: bool = False,
 ) -> Placement:
     if recorded_sale is not None:
@@ -536,7 +526,7 @@ def _place(
     name = ""
     if customer_input is not None:
         name = f"{customer_input.first_name} {customer_input.last_name}".strip()
-    # The checkout's inserts skip the ORM's SQL compilation (insert_models), as its reads do.
+    # The checkout's inserts skip the ORM's SQL compilation (omni.sql), as its reads do.
     order = Order(
         pk=order_id,
         number=_order_number(channel, order_id) if order_id is not None else None,
@@ -569,24 +559,6 @@ def _place(
         placed_by=staff_user(user),
         completed_at=recorded_sale.sold_at if recorded_sale else None,
     )
-    insert_models([order])
-    if idempotency_key:
-        _rows(
-            f"INSERT INTO {IdempotencyKey._meta.db_table} "
-            "(channel_id, key, fingerprint, order_id, created_at) VALUES (%s, %s, %s, %s, %s)",
-            [
-                channel.pk,
-                idempotency_key[:255],
-                fingerprint,
-                order.pk,
-                connection.ops.adapt_datetimefield_value(order.created_at),
-            ],
-            fetch=False,
-        )
-    if order_id is None:
-        order.number = _order_number(channel, order.pk)
-        Order.objects.filter(pk=order.pk).update(number=order.number)
-
     order_lines = []
     for index, (sku, line) in enumerate(zip(skus, lines, strict=True)):
         variant = variants[sku]
@@ -609,13 +581,50 @@ def _place(
                 pickup_location=locations[pickup_codes[index]] if index in pickup_codes else None,
             )
         )
-    insert_models(order_lines)
-
     who = actor_label(user, actor)
+    events = [
+        TimelineEvent(
+            order=order,
+            kind="placed",
+            message=f"Placed in {channel.code}: {len(order_lines)} lines, total {total} {currency}",
+            data={
+                "external_id": external_id,
+                "idempotency_key": idempotency_key,
+                "status": status,
+                "exchange_for": exchange_for.pk if exchange_for else None,
+            },
+            user=staff_user(user),
+            actor=who,
+        )
+    ]
+    if recorded_sale:
+        events.append(
+            TimelineEvent(
+                order=order,
+                kind="recorded_sale",
+                message=f"Till sale at {sale_location.code} replayed; goods already left",
+                data={"sold_at": recorded_sale.sold_at.isoformat()},
+                user=staff_user(user),
+                actor=who,
+            )
+        )
+    key = None
+    if idempotency_key:
+        key = IdempotencyKey(
+            channel=channel, key=idempotency_key[:255], fingerprint=fingerprint, order=order
+        )
+    # The order, its key, lines and events in one statement (their ids are on the instances:
+    # the order's was drawn above); elsewhere the order first, then the rows pointing at it.
+    insert_models_together([[order], [key] if key else [], order_lines, events])
+    if order_id is None:
+        order.number = _order_number(channel, order.pk)
+        Order.objects.filter(pk=order.pk).update(number=order.number)
+
+    allocations = []
     if recorded_sale:
         _book_recorded_sale(order, order_lines, sale_location, user)
     else:
-        _reserve(channel, order, order_lines, planned, replan=replan)
+        allocations = _reserve(channel, order, order_lines, planned, replan=replan)
 
     if priced.voucher_code:
         voucher_redeem(
@@ -644,35 +653,18 @@ def _place(
         order.loyalty_points_earned = max(0, entry.points)
         Order.objects.filter(pk=order.pk).update(loyalty_points_earned=order.loyalty_points_earned)
 
-    events = [
-        TimelineEvent(
-            order=order,
-            kind="placed",
-            message=f"Placed in {channel.code}: {len(order_lines)} lines, total {total} {currency}",
-            data={
-                "external_id": external_id,
-                "idempotency_key": idempotency_key,
-                "status": status,
-                "exchange_for": exchange_for.pk if exchange_for else None,
-            },
-            user=staff_user(user),
-            actor=who,
-        )
-    ]
-    if recorded_sale:
-        events.append(
-            TimelineEvent(
-                order=order,
-                kind="recorded_sale",
-                message=f"Till sale at {sale_location.code} replayed; goods already left",
-                data={"sold_at": recorded_sale.sold_at.isoformat()},
-                user=staff_user(user),
-                actor=who,
+    placement = Placement(order, created=True, lines=order_lines, events=events)
+    store_response = None
+    if respond is not None:
+        placement.response_status, placement.response_body = 201, respond(placement)
+        if idempotency_key:
+            store_response = _response_update(
+                channel, idempotency_key, placement.response_status, placement.response_body
             )
-        )
-    insert_models(events)
+    # The allocations and the answer kept under the key: one statement on PostgreSQL.
+    insert_models_together([allocations], then=store_response)
     orders_changed([order.pk])  # announced after commit (analytics refreshes its rollups)
-    return Placement(order, created=True, lines=order_lines, events=events)
+    return placement
 
 
 def _validate_sale_lines(lines: Sequence[LineInput]) -> None:
@@ -722,8 +714,9 @@ def _plan(
 
 
 def _reserve(channel, order, order_lines, planned, *, replan: bool):
-    """Reserve every line as `planned` (line keys are indexes into `order_lines`); with
-    `replan`, raise _StalePlan when a concurrent order took the planned units first."""
+    """Reserve every line as `planned` (line keys are indexes into `order_lines`) and return
+    the allocations recording it, unsaved (the caller inserts them); with `replan`, raise
+    _StalePlan when a concurrent order took the planned units first."""
     requests = [
         StockRequest(variant_id=a.variant_id, location_id=a.location_id, quantity=a.quantity)
         for a in planned.allocations
@@ -735,19 +728,17 @@ def _reserve(channel, order, order_lines, planned, *, replan: bool):
             raise _StalePlan from exc
         raise
     # stock_reserve returns one reservation per request, in request order.
-    insert_models(
-        [
-            Allocation(
-                line=order_lines[a.line_key],
-                location_id=a.location_id,
-                quantity=a.quantity,
-                reservation=reservation,
-                strategy=a.strategy,
-                reason=a.reason[:255],
-            )
-            for a, reservation in zip(planned.allocations, reservations, strict=True)
-        ]
-    )
+    return [
+        Allocation(
+            line=order_lines[a.line_key],
+            location_id=a.location_id,
+            quantity=a.quantity,
+            reservation=reservation,
+            strategy=a.strategy,
+            reason=a.reason[:255],
+        )
+        for a, reservation in zip(planned.allocations, reservations, strict=True)
+    ]
 
 
 def _book_recorded_sale(order, order_lines, location, user) -> None:
@@ -793,7 +784,12 @@ def _book_recorded_sale(order, order_lines, location, user) -> None:
 def idempotency_response_store(*, channel: Channel, key: str, status_code: int, body: dict) -> None:
     """Remember the response first given for a key (only the first one is kept). One plain
     statement: it runs on every placement that sends a key."""
-    _rows(
+    _rows(*_response_update(channel, key, status_code, body), fetch=False)
+
+
+def _response_update(channel: Channel, key: str, status_code: int, body: dict) -> tuple:
+    """The statement (and its parameters) keeping the first response given for a key."""
+    return (
         f"UPDATE {IdempotencyKey._meta.db_table} SET response_status = %s, response_body = %s "
         "WHERE channel_id = %s AND key = %s AND response_status IS NULL",
         [
@@ -804,5 +800,4 @@ def idempotency_response_store(*, channel: Channel, key: str, status_code: int, 
             channel.pk,
             key[:255],
         ],
-        fetch=False,
     )

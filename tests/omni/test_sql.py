@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from omni import sql
@@ -84,3 +84,54 @@ def test_insert_models_refuses_a_mix_of_given_and_drawn_keys(make_channel):
     with pytest.raises(ValueError):
         sql.insert_models([Order(pk=10**9, channel=channel), Order(channel=channel)])
     assert not Channel.objects.get(pk=channel.pk).orders.exists()
+
+
+def test_insert_models_together_writes_several_models_in_one_statement(make_channel):
+    channel = make_channel("sql-together")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('orders_order', 'id'))")
+        (pk,) = cursor.fetchone()
+    order = Order(pk=pk, channel=channel, number=f"SQL-{pk}", total=Decimal("3.000"))
+    events = [TimelineEvent(order=order, kind=k, data={"k": k}) for k in ("a", "b", "c")]
+    more = [TimelineEvent(order=order, kind="d")]
+    with CaptureQueriesContext(connection) as queries:
+        sql.insert_models_together([[order], [], events, more])
+    assert len(queries.captured_queries) == 1
+    assert Order.objects.get(pk=pk).total == Decimal("3.000")
+    assert not order._state.adding and all(not e._state.adding for e in events + more)
+    by_pk = {e.pk: e.kind for e in TimelineEvent.objects.filter(order=order)}
+    assert by_pk == {e.pk: e.kind for e in events + more}  # each instance got its own row's id
+    assert sorted(by_pk) == [e.pk for e in events + more]
+
+
+def test_insert_models_together_refuses_the_whole_statement_on_a_violation(make_channel):
+    channel = make_channel("sql-together-dup")
+    Order.objects.create(channel=channel, number="SQL-DUP", external_id="x")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('orders_order', 'id'))")
+        (pk,) = cursor.fetchone()
+    twin = Order(pk=pk, channel=channel, number="SQL-DUP-2", external_id="x")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sql.insert_models_together([[twin], [TimelineEvent(order=twin, kind="placed")]])
+    assert not TimelineEvent.objects.filter(order_id=pk).exists()
+
+
+def test_insert_models_together_runs_a_further_statement_in_the_same_round_trip(make_channel):
+    channel = make_channel("sql-then")
+    order = Order.objects.create(channel=channel, number="SQL-THEN")
+    events = [TimelineEvent(order=order, kind="placed")]
+    with CaptureQueriesContext(connection) as queries:
+        sql.insert_models_together(
+            [events],
+            then=("UPDATE orders_order SET note = %s WHERE id = %s", ["noted", order.pk]),
+        )
+    assert len(queries.captured_queries) == 1
+    assert Order.objects.get(pk=order.pk).note == "noted"
+    assert list(TimelineEvent.objects.filter(order=order).values_list("pk", flat=True)) == [
+        events[0].pk
+    ]
+    # Nothing to insert: the statement alone.
+    sql.insert_models_together(
+        [[]], then=("UPDATE orders_order SET note = '' WHERE id = %s", [order.pk])
+    )
+    assert Order.objects.get(pk=order.pk).note == ""

@@ -101,7 +101,7 @@ def test_a_refused_order_inserts_nothing_before_it_is_refused(
     receive(tee, warehouse, 1)
     place([("TEE", 1)])
     inserted = []
-    monkeypatch.setattr(placement, "insert_models", lambda objs: inserted.append(objs))
+    monkeypatch.setattr(placement, "insert_models_together", lambda *a, **k: inserted.append(a))
     with pytest.raises(DomainError) as err:
         place([("TEE", 1)], idempotency_key="k-2")
     assert err.value.code == "insufficient_stock"
