@@ -3,7 +3,7 @@ attribute values, in-stock, free-text search and ordering, all within one channe
 
 It filters `ChannelProduct` rows (one per product sellable in the channel, with its price
 range and copies of the product fields filtered and ordered by), so counting, price filters
-and price ordering never aggregate listings, and only a search joins the products."""
+and price ordering never aggregate listings, and no filter joins the products."""
 
 import copy
 from decimal import Decimal
@@ -20,7 +20,6 @@ from catalog.validation import KEY_RE
 from omni.models import Channel
 
 MAX_SEARCH_WORDS = 8
-MAX_LITERAL_IDS = 500
 
 ORDERINGS = {
     "name": ("name", "product_id"),
@@ -155,25 +154,9 @@ class StorefrontProductFilter(django_filters.FilterSet):
         return queryset.filter(lookup) if value else queryset.exclude(lookup)
 
     def filter_search(self, queryset, name, value):
+        # Every word in the name, the description or an offered SKU (`search_text`).
         for word in value.split()[:MAX_SEARCH_WORDS]:
-            skus = Variant.objects.filter(sku__icontains=word, active=True).values("product_id")
-            # Products matched by SKU are fetched first (trigram index on sku) and passed as
-            # literal ids, so PostgreSQL can OR three index scans; with a subquery in the OR
-            # it falls back to scanning every product. Past a few hundred ids the subquery
-            # is the cheaper plan again.
-            matched = list(
-                Variant.objects.filter(sku__icontains=word, active=True)
-                .order_by()
-                .values_list("product_id", flat=True)
-                .distinct()[: MAX_LITERAL_IDS + 1]
-            )
-            if len(matched) <= MAX_LITERAL_IDS:
-                skus = matched
-            queryset = queryset.filter(
-                Q(product__name__icontains=word)
-                | Q(product__description__icontains=word)
-                | Q(product_id__in=skus)
-            )
+            queryset = queryset.filter(search_text__icontains=word)
         return queryset
 
     def filter_ordering(self, queryset, name, value):

@@ -156,6 +156,11 @@ class ChannelProduct(models.Model):
     category_path = models.CharField(max_length=1000, default="", editable=False)
     attributes = models.JSONField(default=dict, editable=False)
     created_at = models.DateTimeField(editable=False)
+    # What the storefront's free-text search matches: the product's name, its description and
+    # the SKUs of its offers in this channel, one per line (a search word has no whitespace,
+    # so it matches here exactly when it is in one of them). On PostgreSQL a trigram index on
+    # its upper case serves the search (migration 0007).
+    search_text = models.TextField(default="", editable=False)
 
     class Meta:
         constraints = [

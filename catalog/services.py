@@ -267,6 +267,10 @@ def _channel_products(product_ids: list[int]) -> list[ChannelProduct]:
                 json_head=head,
                 json_tail=tail,
                 json_offers=parts,
+                search_text="\n".join(
+                    [product["name"], product["description"]]
+                    + [offer.sku for offer in product_offers]
+                ),
             )
         )
     return fresh

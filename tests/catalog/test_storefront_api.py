@@ -297,18 +297,6 @@ def test_search_covers_name_description_and_sku(channel, key_client):
     assert ids(client.get(URL, {"search": "linen shirt"})) == [by_name.product_id]
 
 
-def test_search_by_sku_works_past_the_literal_id_limit(channel, key_client, monkeypatch):
-    # Many SKU matches switch from literal ids to a subquery; the result is the same.
-    monkeypatch.setattr(filters, "MAX_LITERAL_IDS", 1)
-    a = listed(channel, sku="ZED-1")
-    b = listed(channel, sku="ZED-2")
-    listed(channel, sku="OTHER-1")
-    assert set(ids(key_client(channel).get(URL, {"search": "zed"}))) == {
-        a.product_id,
-        b.product_id,
-    }
-
-
 def test_ordering_by_price_name_and_newest(channel, key_client):
     b = listed(channel, price="30.00", product=ProductFactory(name="Bravo"))
     a = listed(channel, price="20.00", product=ProductFactory(name="Alpha"))

@@ -95,6 +95,24 @@ def test_a_variant_edit_shows_in_the_list_at_once(shop):
     assert (variants[0]["barcode"], variants[0]["weight_grams"]) == ("4006381333931", 120)
 
 
+def test_search_follows_sku_name_and_description_edits_and_unlisting(shop, key_client):
+    client = key_client(shop["channel"])
+
+    def found(word: str) -> bool:
+        return shop["product"].pk in [
+            p["id"] for p in client.get(URL, {"search": word}).json()["results"]
+        ]
+
+    assert found("sock-b") and found("wool") and not found("sock-0")
+    services.variant_update(variant=shop["variants"][1], sku="SOCK-0")
+    assert found("sock-0") and not found("sock-b")
+    services.product_update(product=shop["product"], name="Cashmere socks", description="Warm")
+    assert found("cashmere") and found("warm") and not found("wool")
+    services.listing_update(listing=shop["listings"][0], published=False)
+    assert not found("sock-a")  # no longer offered in the channel
+    assert found("sock-0")
+
+
 def test_a_product_edit_shows_in_the_list_at_once(shop):
     services.product_update(
         product=shop["product"],
