@@ -1,4 +1,6 @@
-"""omni.sql: prepared statements and the ORM-free INSERT of the checkout's rows."""
+"""omni.sql: prepared statements and the ORM-free INSERT of the checkout's rows. Those
+are PostgreSQL features (elsewhere the statements run as they are, and placement tests cover
+that path), so most tests here are marked `postgres`."""
 
 from decimal import Decimal
 
@@ -19,6 +21,7 @@ def _rows(statement, params):
         return cursor.fetchall()
 
 
+@pytest.mark.postgres  # PostgreSQL-only: PREPARE, sequences, writable CTEs
 def test_a_statement_is_prepared_once_per_session_and_answers_as_run_directly():
     statement = "SELECT %s::integer + %s, %s::text || 'x', '100%%'"
     with CaptureQueriesContext(connection) as queries:
@@ -33,6 +36,7 @@ def test_a_statement_is_prepared_once_per_session_and_answers_as_run_directly():
     ] * 2
 
 
+@pytest.mark.postgres  # PostgreSQL-only: PREPARE, sequences, writable CTEs
 def test_a_session_keeps_a_bounded_number_of_prepared_statements(monkeypatch):
     monkeypatch.setattr(sql, "_MAX_PREPARED", 3)
     for n in range(7):
@@ -69,6 +73,7 @@ def test_insert_models_writes_what_the_orm_reads_back(make_channel):
     assert by_pk == {e.pk: e.kind for e in events}  # each instance got its own row's id
 
 
+@pytest.mark.postgres  # PostgreSQL-only: PREPARE, sequences, writable CTEs
 def test_insert_models_keeps_a_given_primary_key(make_channel):
     channel = make_channel("sql-pk")
     with connection.cursor() as cursor:
@@ -86,6 +91,7 @@ def test_insert_models_refuses_a_mix_of_given_and_drawn_keys(make_channel):
     assert not Channel.objects.get(pk=channel.pk).orders.exists()
 
 
+@pytest.mark.postgres  # PostgreSQL-only: PREPARE, sequences, writable CTEs
 def test_insert_models_together_writes_several_models_in_one_statement(make_channel):
     channel = make_channel("sql-together")
     with connection.cursor() as cursor:
@@ -104,6 +110,7 @@ def test_insert_models_together_writes_several_models_in_one_statement(make_chan
     assert sorted(by_pk) == [e.pk for e in events + more]
 
 
+@pytest.mark.postgres  # PostgreSQL-only: PREPARE, sequences, writable CTEs
 def test_insert_models_together_refuses_the_whole_statement_on_a_violation(make_channel):
     channel = make_channel("sql-together-dup")
     Order.objects.create(channel=channel, number="SQL-DUP", external_id="x")
@@ -116,6 +123,7 @@ def test_insert_models_together_refuses_the_whole_statement_on_a_violation(make_
     assert not TimelineEvent.objects.filter(order_id=pk).exists()
 
 
+@pytest.mark.postgres  # PostgreSQL-only: PREPARE, sequences, writable CTEs
 def test_insert_models_together_runs_a_further_statement_in_the_same_round_trip(make_channel):
     channel = make_channel("sql-then")
     order = Order.objects.create(channel=channel, number="SQL-THEN")
