@@ -29,7 +29,7 @@ os.environ["DEBUG"] = "0"  # no per-query logging, as in production
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
-from bench.common import median, percentile, result, setup_django
+from bench.common import median, percentile, result, setup_django, vacuum_analyze
 
 PRODUCTS = 10_000
 VARIANTS_PER_PRODUCT = 5
@@ -53,11 +53,12 @@ def _copy(cursor, table: str, columns: list[str], rows) -> None:
 def _analyze() -> None:
     """Fresh planner statistics and visibility map, as autovacuum leaves them after a bulk
     load (index-only scans need the latter)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for table in ("product", "variant", "listing", "category", "channelproduct"):
-            cursor.execute(f"VACUUM ANALYZE catalog_{table}")
+    vacuum_analyze(
+        *(
+            f"catalog_{table}"
+            for table in ("product", "variant", "listing", "category", "channelproduct")
+        )
+    )
 
 
 def generate() -> None:

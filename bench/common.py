@@ -26,6 +26,16 @@ def setup_django() -> None:
     django.setup()
 
 
+def vacuum_analyze(*tables: str) -> None:
+    """VACUUM ANALYZE `tables` on Django's connection: what autovacuum does on a live server
+    (fresh statistics, the visibility map index-only scans need, dead rows reclaimed); a bench
+    server may run with it off."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {', '.join(tables)}")
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     if not ordered:

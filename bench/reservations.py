@@ -39,7 +39,7 @@ from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import median, result
+from bench.common import median, result, vacuum_analyze
 
 WORKERS = 16
 # Per worker process: its database connections, kept across phases.
@@ -138,24 +138,19 @@ def restock(ctx: dict, units: int) -> list[int]:
                 note="bench restock",
                 reference="BENCH-RESTOCK",
             )
-    _vacuum()
+    # What autovacuum does on a live server between phases (it may be off on a bench server):
+    # without it every phase leaves the hot stock rows' dead versions, the deleted
+    # reservations and the drained marks behind, and later rounds of both sides run on a
+    # bloated table with stale statistics (seen: ratios falling round after round).
+    vacuum_analyze(
+        "inventory_stock",
+        "inventory_reservation",
+        "inventory_availabilitymark",
+        "inventory_stockmovement",
+    )
     return list(
         Stock.objects.filter(variant_id__in=ctx["variant_ids"]).values_list("pk", flat=True)
     )
-
-
-def _vacuum() -> None:
-    """What autovacuum does on a live server between phases (it may be off on a bench
-    server): without it every phase leaves the hot stock rows' dead versions, the deleted
-    reservations and the drained marks behind, and later rounds of both sides run on a
-    bloated table with stale statistics (seen: ratios falling round after round)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "VACUUM ANALYZE inventory_stock, inventory_reservation, "
-            "inventory_availabilitymark, inventory_stockmovement"
-        )
 
 
 def _backend_cpu(pid: int) -> float | None:

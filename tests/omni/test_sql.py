@@ -21,6 +21,13 @@ def _rows(statement, params):
         return cursor.fetchall()
 
 
+def _draw_order_id() -> int:
+    """An order id drawn from its sequence, as placement does before inserting."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('orders_order', 'id'))")
+        return cursor.fetchone()[0]
+
+
 @pytest.mark.postgres  # PostgreSQL-only: PREPARE, sequences, writable CTEs
 def test_a_statement_is_prepared_once_per_session_and_answers_as_run_directly():
     statement = "SELECT %s::integer + %s, %s::text || 'x', '100%%'"
@@ -76,9 +83,7 @@ def test_insert_models_writes_what_the_orm_reads_back(make_channel):
 @pytest.mark.postgres  # PostgreSQL-only: PREPARE, sequences, writable CTEs
 def test_insert_models_keeps_a_given_primary_key(make_channel):
     channel = make_channel("sql-pk")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('orders_order', 'id'))")
-        (pk,) = cursor.fetchone()
+    pk = _draw_order_id()
     order = Order(pk=pk, channel=channel, number=f"SQL-{pk}")
     sql.insert_models([order])
     assert Order.objects.get(number=f"SQL-{pk}").pk == pk
@@ -94,9 +99,7 @@ def test_insert_models_refuses_a_mix_of_given_and_drawn_keys(make_channel):
 @pytest.mark.postgres  # PostgreSQL-only: PREPARE, sequences, writable CTEs
 def test_insert_models_together_writes_several_models_in_one_statement(make_channel):
     channel = make_channel("sql-together")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('orders_order', 'id'))")
-        (pk,) = cursor.fetchone()
+    pk = _draw_order_id()
     order = Order(pk=pk, channel=channel, number=f"SQL-{pk}", total=Decimal("3.000"))
     events = [TimelineEvent(order=order, kind=k, data={"k": k}) for k in ("a", "b", "c")]
     more = [TimelineEvent(order=order, kind="d")]
@@ -114,9 +117,7 @@ def test_insert_models_together_writes_several_models_in_one_statement(make_chan
 def test_insert_models_together_refuses_the_whole_statement_on_a_violation(make_channel):
     channel = make_channel("sql-together-dup")
     Order.objects.create(channel=channel, number="SQL-DUP", external_id="x")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('orders_order', 'id'))")
-        (pk,) = cursor.fetchone()
+    pk = _draw_order_id()
     twin = Order(pk=pk, channel=channel, number="SQL-DUP-2", external_id="x")
     with pytest.raises(IntegrityError), transaction.atomic():
         sql.insert_models_together([[twin], [TimelineEvent(order=twin, kind="placed")]])

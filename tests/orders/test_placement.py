@@ -119,13 +119,17 @@ def test_a_duplicate_that_lost_the_race_for_the_last_units_gets_the_first_answer
 
     tee = make_variant("TEE")
     receive(tee, warehouse, 1)
-    first = order_place(
-        channel=shop,
-        lines=[LineInput("TEE", 1)],
-        shipping_address=ADDRESS,
-        idempotency_key="k-1",
-        external_id="ext-1",
-    )
+
+    def place_keyed():
+        return order_place(
+            channel=shop,
+            lines=[LineInput("TEE", 1)],
+            shipping_address=ADDRESS,
+            idempotency_key="k-1",
+            external_id="ext-1",
+        )
+
+    first = place_keyed()
     real_existing = placement._existing
     looks = []
 
@@ -134,13 +138,7 @@ def test_a_duplicate_that_lost_the_race_for_the_last_units_gets_the_first_answer
         return None if len(looks) == 1 else real_existing(*args)
 
     monkeypatch.setattr(placement, "_existing", existing_after_first_look)
-    again = order_place(
-        channel=shop,
-        lines=[LineInput("TEE", 1)],
-        shipping_address=ADDRESS,
-        idempotency_key="k-1",
-        external_id="ext-1",
-    )
+    again = place_keyed()
     assert (again.created, again.order.pk) == (False, first.order.pk)
     assert len(looks) == 2
     assert Order.objects.count() == 1
