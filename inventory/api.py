@@ -115,7 +115,7 @@ def _movements_response(movements: list[StockMovement], code=status.HTTP_201_CRE
 
 class AvailabilityApi(APIView):
     """Available-to-sell per SKU in the calling channel, what of it can ship, and per pickup
-    location. Unknown SKUs are a 400 naming them."""
+    location. Unknown SKUs, and SKUs the channel does not sell, are a 400 naming them."""
 
     permission_classes = [IsChannelOrStaff]
     required_scope = "catalog"
@@ -155,7 +155,11 @@ class AvailabilityApi(APIView):
         found = selectors.availability_for_skus(channel=channel, skus=skus)
         unknown = [sku for sku in skus if sku not in found]
         if unknown:
-            raise UnknownVariant(f"Unknown SKU {unknown[0]!r}.", field="sku", skus=unknown)
+            raise UnknownVariant(
+                f"Unknown SKU {unknown[0]!r}, or not sold in channel {channel.code}.",
+                field="sku",
+                skus=unknown,
+            )
         results = []
         for sku in skus:
             item = found[sku]

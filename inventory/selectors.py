@@ -169,8 +169,18 @@ def availability_for_skus(*, channel: Channel, skus: Iterable[str]) -> dict[str,
     """Storefront availability per known SKU: the channel's available-to-sell, how much of it
     can ship (stock at ships-enabled locations), and per pickup location of the channel (its
     own available, at most the channel's available-to-sell; 0 where nothing is stocked).
-    Unknown SKUs are absent. Three queries."""
-    variants = dict(Variant.objects.filter(sku__in=list(set(skus))).values_list("pk", "sku"))
+    SKUs the channel does not sell (no published listing there of an active variant of an
+    active product) are absent, as unknown ones are: a channel's key sees only its own
+    catalog. Three queries."""
+    variants = dict(
+        Variant.objects.filter(
+            sku__in=list(set(skus)),
+            active=True,
+            product__active=True,
+            listings__channel=channel,
+            listings__published=True,
+        ).values_list("pk", "sku")
+    )
     pickup_points = list(
         pickup_locations(channel=channel).order_by("code").values_list("pk", "code", "name")
     )

@@ -3,8 +3,14 @@ from django.contrib.auth.models import Permission
 
 from inventory.models import LowStockAlert, Stock, StockMovement, TransferStatus
 from inventory.services import StockRequest, low_stock_scan, stock_reserve
-from tests.catalog.factories import VariantFactory
+from tests.catalog.factories import ListingFactory, VariantFactory
 from tests.inventory.factories import ChannelLocationFactory, StockLocationFactory
+
+
+@pytest.fixture
+def listed(selling_channel, variant):
+    """TEE-M is sold in the selling channel (availability answers only for what it sells)."""
+    return ListingFactory(variant=variant, channel=selling_channel)
 
 
 @pytest.fixture
@@ -17,9 +23,9 @@ def pickup_only(selling_channel):
 
 
 def test_availability_per_sku_ship_and_pickup(
-    selling_channel, variant, store, warehouse, pickup_only, receive, key_client
+    selling_channel, variant, listed, store, warehouse, pickup_only, receive, key_client
 ):
-    other = VariantFactory(sku="CAP")
+    other = ListingFactory(variant=VariantFactory(sku="CAP"), channel=selling_channel).variant
     selling_channel.safety_stock = 1
     selling_channel.save(update_fields=["safety_stock"])
     receive(variant, store, 2)
@@ -45,7 +51,7 @@ def test_availability_per_sku_ship_and_pickup(
 
 
 def test_availability_pickup_is_capped_by_the_channel_rule(
-    selling_channel, variant, store, receive, key_client
+    selling_channel, variant, listed, store, receive, key_client
 ):
     selling_channel.availability_cap = 2
     selling_channel.save(update_fields=["availability_cap"])
@@ -57,7 +63,7 @@ def test_availability_pickup_is_capped_by_the_channel_rule(
 
 
 def test_availability_hides_inactive_locations(
-    selling_channel, variant, store, warehouse, receive, key_client
+    selling_channel, variant, listed, store, warehouse, receive, key_client
 ):
     receive(variant, store, 2)
     receive(variant, warehouse, 3)
@@ -67,7 +73,7 @@ def test_availability_hides_inactive_locations(
     assert (tee["available"], tee["pickup"]) == (3, [])
 
 
-def test_availability_rejects_unknown_or_missing_skus(selling_channel, variant, key_client):
+def test_availability_rejects_unknown_or_missing_skus(selling_channel, listed, key_client):
     client = key_client(selling_channel)
     response = client.get("/api/v1/availability/", {"sku": ["TEE-M", "NOPE"]})
     assert response.status_code == 400
@@ -79,13 +85,43 @@ def test_availability_rejects_unknown_or_missing_skus(selling_channel, variant, 
     assert (response.status_code, response.json()["code"]) == (400, "required")
 
 
+@pytest.mark.parametrize(
+    "unsold",
+    ["unlisted", "listed_elsewhere", "unpublished", "variant_inactive", "product_inactive"],
+)
+def test_availability_answers_only_for_skus_the_channel_sells(
+    unsold, selling_channel, variant, listed, store, receive, key_client
+):
+    """A channel's key sees only its own catalog: a SKU it does not sell is refused like an
+    unknown one, whether or not it exists or is stocked at the channel's locations."""
+    hidden = VariantFactory(sku="HIDDEN")
+    receive(hidden, store, 5)
+    if unsold == "listed_elsewhere":
+        ListingFactory(variant=hidden)
+    elif unsold != "unlisted":
+        ListingFactory(variant=hidden, channel=selling_channel, published=unsold != "unpublished")
+        if unsold == "variant_inactive":
+            hidden.active = False
+            hidden.save(update_fields=["active"])
+        elif unsold == "product_inactive":
+            hidden.product.active = False
+            hidden.product.save(update_fields=["active"])
+    response = key_client(selling_channel).get(
+        "/api/v1/availability/", {"sku": ["TEE-M", "HIDDEN"]}
+    )
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["skus"]) == ("unknown_sku", ["HIDDEN"])
+    sold = key_client(selling_channel).get("/api/v1/availability/", {"sku": "TEE-M"})
+    assert sold.status_code == 200
+
+
 def test_availability_needs_the_catalog_scope(selling_channel, variant, key_client):
     response = key_client(selling_channel, scopes=["orders"]).get("/api/v1/availability/?sku=TEE-M")
     assert response.status_code == 403
 
 
 def test_staff_reads_availability_naming_the_channel(
-    selling_channel, variant, store, receive, admin_client_api
+    selling_channel, variant, listed, store, receive, admin_client_api
 ):
     receive(variant, store, 2)
     response = admin_client_api.get(
