@@ -4,11 +4,12 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import exceptions
+from rest_framework import authentication, exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from omni.models import ApiKey, Channel
 from omni.services import api_key_authenticate
+from omni.throttling import FailedCredentialsThrottle
 
 KEYWORD = b"api-key"
 
@@ -41,11 +42,26 @@ class ChannelPrincipal:
         return f"channel:{self.channel.code}"
 
 
+def _guarded(request, check):
+    """Run `check()` (one scheme's credential check) within the address's budget of failures:
+    refused with 429 once it is spent, before the credentials are looked up; a failure counts."""
+    budget = FailedCredentialsThrottle()
+    budget.refuse_if_spent(request)
+    try:
+        return check()
+    except exceptions.AuthenticationFailed:
+        budget.record_failure(request)
+        raise
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != KEYWORD:
             return None
+        return _guarded(request, lambda: self._check(header))
+
+    def _check(self, header):
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(
                 _("Malformed Api-Key header: expected 'Api-Key <key>'."), code="invalid_api_key"
@@ -66,6 +82,16 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return "Api-Key"
+
+
+class TokenAuthentication(authentication.TokenAuthentication):
+    """DRF's staff token authentication within the same budget of failures per address."""
+
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        return _guarded(request, lambda: super(TokenAuthentication, self).authenticate(request))
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -143,7 +143,7 @@ if not DEBUG:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "omni.auth.ApiKeyAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "omni.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["omni.permissions.IsStaffWithModelPermission"],
@@ -157,6 +157,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["omni.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "api_key": os.environ.get("API_KEY_RATE", "6000/min"),
+        "failed_credentials": os.environ.get("FAILED_CREDENTIALS_RATE", "30/min"),
     },
     "EXCEPTION_HANDLER": "omni.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
