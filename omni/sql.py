@@ -81,31 +81,28 @@ def insert_models_together(
     Elsewhere the groups are inserted one after the other, in order, each instance's foreign
     keys taken from the related instances saved just before, and `then` runs last."""
     groups = [group for group in groups if group]
-    if not groups and then is None:
-        return
     db = connections[DEFAULT_DB_ALIAS]
-    if not groups or (then is not None and db.vendor != "postgresql"):
-        if groups:
-            insert_models_together(groups)
-        if then is not None:
-            with db.cursor() as cursor:
-                execute_prepared(cursor, *then)
+    if db.vendor == "postgresql" and (len(groups) > 1 or (groups and then is not None)):
+        _insert_in_one_statement(db, groups, then)
         return
+    for position, group in enumerate(groups):
+        if position:
+            for obj in group:
+                obj._prepare_related_fields_for_save(operation_name="insert_models")
+        meta, fields, with_pk = _shape(group)
+        statement = _insert_statement(
+            meta.db_table, tuple(f.column for f in fields), meta.pk.column, len(group)
+        )
+        with db.cursor() as cursor:
+            execute_prepared(cursor, statement, _values(group, fields, db))
+            _set_keys(group, with_pk, meta, [value for (value,) in cursor.fetchall()], db)
+    if then is not None:
+        with db.cursor() as cursor:
+            execute_prepared(cursor, *then)
+
+
+def _insert_in_one_statement(db, groups, then) -> None:
     shapes = [_shape(group) for group in groups]
-    if db.vendor != "postgresql" or (len(groups) == 1 and then is None):
-        for position, (group, (meta, fields, with_pk)) in enumerate(
-            zip(groups, shapes, strict=True)
-        ):
-            if position:
-                for obj in group:
-                    obj._prepare_related_fields_for_save(operation_name="insert_models")
-            statement = _insert_statement(
-                meta.db_table, tuple(f.column for f in fields), meta.pk.column, len(group)
-            )
-            with db.cursor() as cursor:
-                execute_prepared(cursor, statement, _values(group, fields, db))
-                _set_keys(group, with_pk, meta, [value for (value,) in cursor.fetchall()], db)
-        return
     statement = _together_statement(
         tuple(
             (meta.db_table, tuple(f.column for f in fields), meta.pk.column, len(group))
