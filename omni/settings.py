@@ -5,6 +5,7 @@ executed eagerly. With `DATABASE_URL` and `CELERY_BROKER_URL` it uses PostgreSQL
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "omni",
     "omni.sync",
     "catalog",
@@ -70,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "omni.urls"
@@ -133,6 +137,22 @@ STORAGES = {
 }
 LOGIN_URL = "admin:login"
 
+# --- Staff logins: failed password attempts lock the username from that address (django-axes)
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username and address first
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Per username AND address, so a store's staff behind one public address cannot lock each
+# other out, and nobody can lock the admin out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# The same client address as the API's throttles (TRUSTED_PROXIES below).
+AXES_CLIENT_IP_CALLABLE = "omni.throttling.client_address"
+
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
@@ -155,6 +175,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "omni.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["omni.throttling.ApiKeyRateThrottle"],
+    # How many proxies in front of Omni append to X-Forwarded-For: the client address is the
+    # one the outermost trusted proxy saw. 0 (no proxy) ignores the header, which a client
+    # could otherwise set to anything to dodge the per-address limits.
+    "NUM_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
     "DEFAULT_THROTTLE_RATES": {
         "api_key": os.environ.get("API_KEY_RATE", "6000/min"),
         "failed_credentials": os.environ.get("FAILED_CREDENTIALS_RATE", "30/min"),

@@ -2,7 +2,14 @@
 a budget of failed credentials per address."""
 
 from rest_framework import exceptions
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+
+def client_address(request) -> str:
+    """The caller's address as every per-address limit sees it (these throttles and the staff
+    login lockout): REMOTE_ADDR, or with `NUM_PROXIES` trusted proxies in front, the address
+    the outermost of them saw in X-Forwarded-For."""
+    return BaseThrottle().get_ident(request)
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
