@@ -44,13 +44,19 @@ def fetch_prepared(db, statement: str, params: Sequence) -> list[tuple]:
 
     For the statements that run while stock rows are locked. When nothing watches the queries
     (no debug cursor, as under `CaptureQueriesContext` or with DEBUG on, and no
-    `execute_wrapper`) and the connection is open, the statement runs on the backend's own
-    cursor (`create_cursor`) with what Django's cursor wrapper does around it (the
-    broken-transaction check and the translation of database errors), not through the
-    wrapper's layers of calls; otherwise through a Django cursor, so that it is logged and
-    counted like any other query."""
+    `execute_wrapper`) and the connection is open (and, with CONN_HEALTH_CHECKS, checked since
+    the request began), the statement runs on the backend's own cursor (`create_cursor`) with
+    what Django's cursor wrapper does around it (the broken-transaction check and the
+    translation of database errors), not through the wrapper's layers of calls; otherwise
+    through a Django cursor, so that it is logged, counted and checked like any other query."""
     raw = db.connection
-    if raw is None or db.queries_logged or db.execute_wrappers or db.vendor != "postgresql":
+    if (
+        raw is None
+        or (db.health_check_enabled and not db.health_check_done)
+        or db.queries_logged
+        or db.execute_wrappers
+        or db.vendor != "postgresql"
+    ):
         with db.cursor() as cursor:
             execute_prepared(cursor, statement, params)
             return cursor.fetchall()

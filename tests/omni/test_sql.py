@@ -74,6 +74,16 @@ def test_fetch_prepared_is_counted_when_watched_and_raises_djangos_errors_either
             transaction.set_rollback(True)
 
 
+@pytest.mark.postgres  # PostgreSQL-only: PREPARE
+def test_fetch_prepared_lets_a_due_health_check_run_first(monkeypatch):
+    db = connections["default"]
+    db.ensure_connection()
+    monkeypatch.setattr(db, "health_check_enabled", True)
+    monkeypatch.setattr(db, "health_check_done", False)
+    assert sql.fetch_prepared(db, "SELECT %s::integer", [7]) == [(7,)]
+    assert db.health_check_done  # went through Django's cursor, which checks first
+
+
 def test_insert_models_writes_what_the_orm_reads_back(make_channel):
     channel = make_channel("sql-web")
     order = Order(
