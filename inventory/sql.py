@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from catalog.models import Variant
 from inventory.models import ChannelLocation, Reservation, Stock, StockLocation, StockMovement
-from omni.sql import execute_prepared
+from omni.sql import execute_prepared, fetch_prepared
 
 STOCK = Stock._meta.db_table
 RESERVATION = Reservation._meta.db_table
@@ -321,9 +321,7 @@ def _typed_rows(count: int, width: int) -> str:
 
 def _run_checkout(db, statement: str, params: Sequence) -> list[tuple]:
     """Run one of the checkout statements below (prepared on PostgreSQL) and return its rows."""
-    with db.cursor() as cursor:
-        _execute(cursor, statement, params)
-        return cursor.fetchall()
+    return fetch_prepared(db, statement, params)
 
 
 def reserve_in_one_statement(
@@ -375,15 +373,16 @@ def _reserve_one_text(outbox_sql: str) -> str:
     no other row to check first. The conditional UPDATE locks the row itself (under READ
     COMMITTED it waits for a holder, then re-checks `available` on the current version), which
     spares the separate lock of the row and the joins the general statement needs to check
-    several rows at once. The row's id and the channel's active location are looked up by
-    uncorrelated sub-selects, run once before the row is touched. PostgreSQL only, so its
+    several rows at once. The row is found by its unique (variant, location) key; the channel's
+    active location is checked by an uncorrelated sub-select, run once before the row is
+    touched (a re-check after a wait reads the row's new version against the same key and
+    figures). PostgreSQL only, so its
     parameters are numbered, each value passed once: $1 time, $2 quantity, $3 variant, $4
     location, $5 channel, $6 reference, $7 expiry, $8 kind."""
     return f"""
         WITH upd AS (
             UPDATE {STOCK} st SET updated_at = $1::timestamptz, reserved = st.reserved + $2::integer
-            WHERE st.id = (SELECT s.id FROM {STOCK} s
-                           WHERE s.variant_id = $3::bigint AND s.location_id = $4::bigint)
+            WHERE st.variant_id = $3::bigint AND st.location_id = $4::bigint
               AND st.on_hand - st.reserved >= $2::integer
               AND EXISTS (
                 SELECT 1 FROM {ChannelLocation._meta.db_table} cl
@@ -487,51 +486,46 @@ def commit_one_in_one_statement(
     reservation_id: int,
     stock_id: int,
     quantity: int,
+    whole: bool,
     reason: str,
     reference: str,
     note: str = "",
     user_id: int | None = None,
 ) -> tuple[datetime, int, int] | None:
     """PostgreSQL: commit `quantity` of one reservation, expected on stock row `stock_id`, in
-    one statement lighter than `commit_in_one_statement`.
+    one statement lighter than `commit_in_one_statement`: with `whole`, all of a reservation
+    holding exactly `quantity` (it is deleted); otherwise part of one holding more (it shrinks).
 
     `locked` takes the stock row's lock first, and only where the row holds at least
-    `quantity` reserved; every write of the reservation is gated on it (a scalar sub-select,
-    run before them), so the lock order every writer of a reservation keeps (stock row, then
+    `quantity` reserved; the write of the reservation is gated on it (a scalar sub-select, run
+    before it), so the lock order every writer of a reservation keeps (stock row, then
     reservation) holds. With a single reservation there is nothing to check before writing:
-    the reservation is deleted when it holds exactly `quantity` or shrunk when it holds more,
-    each a conditional write that under READ COMMITTED re-checks the current version of the
-    row, so neither happens when the reservation is gone, moved or too small; only if one of
-    them happened do `on_hand` and `reserved` drop and the ledger row go in. Returns the
-    creation time, the new movement id and the units the reservation keeps, or None when
-    nothing was written (the caller then runs `commit_in_one_statement`, which explains)."""
+    the delete (or the shrink) is a conditional write that under READ COMMITTED re-checks the
+    current version of the row, so it does not happen when the reservation is gone, moved or
+    holds another quantity than expected; only if it happened do `on_hand` and `reserved`
+    drop and the ledger row go in. Returns the creation time, the new movement id and the
+    units the reservation keeps, or None when nothing was written (the caller then runs
+    `commit_in_one_statement`, which explains, or commits what the reservation holds now)."""
     db = connections[DEFAULT_DB_ALIAS]
     now, stamp = _now(db)
     params = [stock_id, quantity, reservation_id, stamp, reason, reference, note, user_id]
-    rows = _run_checkout(db, _COMMIT_ONE_TEXT, params)
+    rows = _run_checkout(db, _COMMIT_WHOLE_TEXT if whole else _COMMIT_PART_TEXT, params)
     if not rows:
         return None
     ((movement_id, kept),) = rows
     return now, movement_id, kept
 
 
-# Numbered parameters (PostgreSQL only), each value passed once: $1 stock row, $2 quantity,
-# $3 reservation, $4 time, $5 reason, $6 reference, $7 note, $8 user.
-_COMMIT_ONE_TEXT = f"""
+def _commit_one_text(take: str) -> str:
+    """The statement of `commit_one_in_one_statement` around `take`, the write of the
+    reservation (returning `kept`, the units it keeps). Numbered parameters (PostgreSQL only),
+    each value passed once: $1 stock row, $2 quantity, $3 reservation, $4 time, $5 reason, $6
+    reference, $7 note, $8 user."""
+    return f"""
     WITH locked AS MATERIALIZED (
         SELECT s.id FROM {STOCK} s WHERE s.id = $1::bigint AND s.reserved >= $2::integer
         FOR NO KEY UPDATE OF s),
-    gone AS (
-        DELETE FROM {RESERVATION} r
-        WHERE r.id = $3::bigint AND r.stock_id = (SELECT id FROM locked)
-          AND r.quantity = $2::integer
-        RETURNING 0 AS kept),
-    shrunk AS (
-        UPDATE {RESERVATION} r SET quantity = r.quantity - $2::integer
-        WHERE r.id = $3::bigint AND r.stock_id = (SELECT id FROM locked)
-          AND r.quantity > $2::integer
-        RETURNING r.quantity AS kept),
-    taken AS MATERIALIZED (SELECT kept FROM gone UNION ALL SELECT kept FROM shrunk),
+    taken AS ({take}),
     upd AS (
         UPDATE {STOCK} st SET updated_at = $4::timestamptz, on_hand = st.on_hand - $2::integer,
             reserved = st.reserved - $2::integer
@@ -544,6 +538,20 @@ _COMMIT_ONE_TEXT = f"""
         RETURNING id)
     SELECT mv.id, taken.kept FROM mv, taken
 """
+
+
+_COMMIT_WHOLE_TEXT = _commit_one_text(
+    f"""DELETE FROM {RESERVATION} r
+        WHERE r.id = $3::bigint AND r.stock_id = (SELECT id FROM locked)
+          AND r.quantity = $2::integer
+        RETURNING 0 AS kept"""
+)
+_COMMIT_PART_TEXT = _commit_one_text(
+    f"""UPDATE {RESERVATION} r SET quantity = r.quantity - $2::integer
+        WHERE r.id = $3::bigint AND r.stock_id = (SELECT id FROM locked)
+          AND r.quantity > $2::integer
+        RETURNING r.quantity AS kept"""
+)
 
 
 @functools.lru_cache(maxsize=128)

@@ -35,7 +35,40 @@ def execute_prepared(cursor, statement: str, params: Sequence) -> None:
     if db.vendor != "postgresql":
         cursor.execute(statement, params)
         return
+    cursor.execute(_execute_text(db.connection, statement, params), params)
+
+
+def fetch_prepared(db, statement: str, params: Sequence) -> list[tuple]:
+    """`execute_prepared` on a cursor of connection `db` (a `connections[alias]` object, not
+    the proxy), returning every row.
+
+    For the statements that run while stock rows are locked. When nothing watches the queries
+    (no debug cursor, as under `CaptureQueriesContext` or with DEBUG on, and no
+    `execute_wrapper`) and the connection is open (and, with CONN_HEALTH_CHECKS, checked since
+    the request began), the statement runs on the backend's own cursor (`create_cursor`) with
+    what Django's cursor wrapper does around it (the broken-transaction check and the
+    translation of database errors), not through the wrapper's layers of calls; otherwise
+    through a Django cursor, so that it is logged, counted and checked like any other query."""
     raw = db.connection
+    if (
+        raw is None
+        or (db.health_check_enabled and not db.health_check_done)
+        or db.queries_logged
+        or db.execute_wrappers
+        or db.vendor != "postgresql"
+    ):
+        with db.cursor() as cursor:
+            execute_prepared(cursor, statement, params)
+            return cursor.fetchall()
+    db.validate_no_broken_transaction()
+    with db.wrap_database_errors, db.create_cursor() as cursor:
+        cursor.execute(_execute_text(raw, statement, params), params)
+        return cursor.fetchall()
+
+
+def _execute_text(raw, statement: str, params: Sequence) -> str:
+    """The EXECUTE text for `statement` on raw connection `raw`, preparing it first if this
+    session has not yet."""
     names = _prepared.get(raw)
     if names is None:
         names = _prepared[raw] = {}
@@ -54,7 +87,7 @@ def execute_prepared(cursor, statement: str, params: Sequence) -> None:
             setup.execute(f"PREPARE {name} AS {text}")
         marks = ", ".join(["%s"] * len(params))
         execute = names[statement] = f"EXECUTE {name} ({marks})" if params else f"EXECUTE {name}"
-    cursor.execute(execute, params)
+    return execute
 
 
 def insert_models(objs: Sequence[Model]) -> None:

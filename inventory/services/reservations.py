@@ -383,8 +383,9 @@ def reservations_commit(
     reservations are read, and a refusal undoes the UPDATE. A fixed number of queries whatever
     the number of items (one on PostgreSQL). A single item on PostgreSQL runs a lighter
     statement first (`sql.commit_one_in_one_statement`: no check needed before writing one
-    reservation); only if it wrote nothing does the general one run, to explain or follow a
-    move."""
+    reservation, which is deleted or shrunk as the caller's copy of it says); only if it wrote
+    nothing does the general one run, to explain, follow a move or use what the reservation
+    holds now."""
     if not items:
         return []
     for index, (_, quantity) in enumerate(items):
@@ -399,6 +400,9 @@ def reservations_commit(
             reservation_id=reservation.pk,
             stock_id=reservation.stock_id,
             quantity=quantity,
+            # What the caller's copy holds picks the statement; if the row holds otherwise,
+            # nothing is written and the general statement below reads what it holds.
+            whole=quantity >= reservation.quantity,
             reason=MovementReason.SALE,
             reference=reference,
             user_id=user_id,

@@ -473,6 +473,33 @@ def test_commit_follows_a_reservation_moved_meanwhile(
     assert ledger_drift() == []
 
 
+@pytest.mark.parametrize(
+    ("taken_before", "copy_holds", "commit", "keeps"),
+    [(0, 3, 2, 1), (0, 1, 1, 2), (1, 3, 2, 0)],
+)
+def test_commit_goes_by_what_the_reservation_holds_not_the_callers_copy(
+    selling_channel, variant, store, receive, taken_before, copy_holds, commit, keeps
+):
+    # The caller's copy picks the single-line statement (delete when it says the commit takes
+    # all, shrink otherwise); a copy that is wrong about what the row holds writes nothing
+    # there, and the general statement commits from what the reservation holds.
+    receive(variant, store, 5)
+    (reservation,) = stock_reserve(
+        channel=selling_channel, requests=[StockRequest(variant.pk, store.pk, 3)], reference="Q"
+    )
+    if taken_before:  # another fulfilment commits through its own copy first
+        other = Reservation.objects.get(pk=reservation.pk)
+        reservation_commit(reservation=other, quantity=taken_before, reference="SHIP-0")
+    reservation.quantity = copy_holds
+    reservation_commit(reservation=reservation, quantity=commit, reference="SHIP")
+    assert reservation.quantity == keeps
+    held = Reservation.objects.filter(pk=reservation.pk).values_list("quantity", flat=True)
+    assert list(held) == ([keeps] if keeps else [])
+    stock = stock_of(variant, store)
+    assert (stock.on_hand, stock.reserved) == (5 - taken_before - commit, keeps)
+    assert ledger_drift() == []
+
+
 def test_committing_a_released_reservation_changes_nothing(
     selling_channel, variant, store, receive
 ):

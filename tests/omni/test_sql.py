@@ -5,7 +5,7 @@ that path), so most tests here are marked `postgres`."""
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from omni import sql
@@ -50,6 +50,38 @@ def test_a_session_keeps_a_bounded_number_of_prepared_statements(monkeypatch):
         assert _rows(f"SELECT {n} + %s", [1]) == [(n + 1,)]
     assert len(sql._prepared[connection.connection]) <= 3
     assert _rows("SELECT 0 + %s", [5]) == [(5,)]  # deallocated, prepared again
+
+
+@pytest.mark.postgres  # PostgreSQL-only: PREPARE
+def test_fetch_prepared_is_counted_when_watched_and_raises_djangos_errors_either_way():
+    statement = "SELECT %s::integer * 2"
+    db = connections["default"]
+    db.ensure_connection()
+    assert not db.queries_logged
+    assert sql.fetch_prepared(db, statement, [4]) == [(8,)]  # unwatched: the plain cursor
+    with CaptureQueriesContext(connection) as queries:
+        assert sql.fetch_prepared(db, statement, [5]) == [(10,)]
+    assert len(queries.captured_queries) == 1
+    failing = "INSERT INTO omni_channel (code) VALUES (%s)"  # NOT NULL columns left out
+    for watch in (False, True):
+        with transaction.atomic():
+            if watch:
+                with CaptureQueriesContext(connection), pytest.raises(IntegrityError):
+                    sql.fetch_prepared(db, failing, ["x"])
+            else:
+                with pytest.raises(IntegrityError):
+                    sql.fetch_prepared(db, failing, ["x"])
+            transaction.set_rollback(True)
+
+
+@pytest.mark.postgres  # PostgreSQL-only: PREPARE
+def test_fetch_prepared_lets_a_due_health_check_run_first(monkeypatch):
+    db = connections["default"]
+    db.ensure_connection()
+    monkeypatch.setattr(db, "health_check_enabled", True)
+    monkeypatch.setattr(db, "health_check_done", False)
+    assert sql.fetch_prepared(db, "SELECT %s::integer", [7]) == [(7,)]
+    assert db.health_check_done  # went through Django's cursor, which checks first
 
 
 def test_insert_models_writes_what_the_orm_reads_back(make_channel):
