@@ -31,6 +31,17 @@ ORDERINGS = {
 }
 
 
+# The filters whose matches an index only points at: pg_trgm's LIKE and jsonb's @> are
+# lossy, so PostgreSQL reads and rechecks every candidate row of the table (a bitmap heap
+# scan), and never gets them in a page's order from an index.
+SCANNED_FILTERS = ("search", "attr")
+
+
+def matches_by_scan(params) -> bool:
+    """Whether the storefront parameters filter by a `SCANNED_FILTERS` one."""
+    return any(params.get(name) for name in SCANNED_FILTERS)
+
+
 def _bytewise(field: str):
     """A text column compared byte by byte, so that a prefix's strings form one range: the
     "C" collation on PostgreSQL (the index of migration 0006 is on that expression);

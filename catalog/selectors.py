@@ -21,8 +21,9 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 
 from catalog import money
 from catalog.availability import (
@@ -34,6 +35,7 @@ from catalog.errors import CatalogInvalid, ProductNotFound
 from catalog.filters import StorefrontProductFilter
 from catalog.models import Category, ChannelProduct, Listing, Product, Variant
 from omni.models import Channel
+from omni.sql import execute_prepared
 
 MAX_ID = 2**63 - 1  # primary keys are bigints
 
@@ -163,7 +165,11 @@ def _available_sql(channel: Channel) -> tuple[str, tuple]:
     key = available_to_sell_expression_key(channel=channel)
     compiled = None if key is None else _AVAILABLE_SQL.get(key)
     if compiled is None:
-        available = available_to_sell_expression(channel=channel, variant_ref="id")
+        # Cast: the statement runs prepared, where a parameter alone (a provider's constant,
+        # a CASE of them) would otherwise be typed text, which SUM refuses.
+        available = Cast(
+            available_to_sell_expression(channel=channel, variant_ref="id"), IntegerField()
+        )
         sql, params = (
             Variant.objects.filter(pk=RawSQL("""("e"."offer" ->> 0)::bigint""", ()))
             .order_by()
@@ -179,7 +185,7 @@ def _available_sql(channel: Channel) -> tuple[str, tuple]:
 
 
 def storefront_page_json(
-    *, channel: Channel, products: QuerySet, bottom: int, top: int
+    *, channel: Channel, products: QuerySet, bottom: int, top: int, scanned: bool = False
 ) -> tuple[int | None, int, str]:
     """Rows `bottom:top` of `products` (a filtered, ordered `storefront_product_list`) as
     the JSON array of the list's `results`, written by PostgreSQL in ONE statement: the page
@@ -190,6 +196,12 @@ def storefront_page_json(
     never stored) with their sum. The JSON is the one `storefront_json.product_payload`
     builds; a test holds the two equal.
 
+    `scanned`: the filters match rows only through a scan of the table
+    (`filters.matches_by_scan`); the statement then reads the matching rows once, for
+    the page and the total alike.
+
+    The statement runs prepared (`omni.sql.execute_prepared`): its text depends on the
+    filters used, never on their values, and planning it cost more than running it.
     Returns (total or None when the page is empty, number of products, JSON text). Only
     when `storefront_page_in_sql(channel=channel)`."""
     ordering = products.query.order_by
@@ -217,9 +229,12 @@ def storefront_page_json(
     # "matched" is NOT MATERIALIZED so that PostgreSQL plans its two uses apart, each as
     # if written out: the page as an ordered index scan stopping after `top` rows, the
     # total as a count of the matching index entries (both scans of ChannelProduct's
-    # indexes).
+    # indexes). Rows found by a scan of the table (`scanned`: a bitmap heap scan
+    # rechecking every candidate row) are read once instead: MATERIALIZED, counted and
+    # sorted for the page from there.
+    materialized = "MATERIALIZED" if scanned else "NOT MATERIALIZED"
     sql = f"""
-WITH "matched" AS NOT MATERIALIZED ({matched_sql}),
+WITH "matched" AS {materialized} ({matched_sql}),
 "page" AS MATERIALIZED (
   SELECT * FROM "matched" ORDER BY {order_by("matched")} LIMIT %s OFFSET %s)
 SELECT
@@ -260,7 +275,7 @@ SELECT
         *available_params,
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(cursor, sql, params)
         total, count, text = cursor.fetchone()
     if not count:
         return None, 0, "[]"

@@ -176,3 +176,36 @@ def test_lookup_only_provider_takes_the_python_path(channel, key_client):
     finally:
         register_availability_provider(previous)
     assert body["results"][0]["available"] == 5
+
+
+def test_the_page_statement_is_prepared_once_and_answers_for_every_value(
+    channel, key_client, stock, monkeypatch
+):
+    # The statement's text depends on which filters are used, never on their values: the
+    # session prepares it once, and its later (generic) plan still answers each request's
+    # values, with the matches read once (search, attr) or planned apart (brand, price).
+    from omni import sql
+
+    catalog(channel, stock)
+    client = key_client(channel)
+    for params in (
+        {"search": "back0"},
+        {"search": "back1"},
+        {"search": "quoted"},
+        {"attr": "colour:red"},
+        {"attr": "colour:blue"},
+        {"attr": "size:3.5"},
+        {"brand": "Acme", "price_max": "3"},
+        {"brand": "Zeta", "price_min": "1"},
+    ):
+        body = client.get(URL, params).json()
+        assert body == python_page(client, params, monkeypatch), params
+    for params in ({"search": "back0"}, {"attr": "colour:red"}):
+        for page_size in range(1, 8):  # past the plan cache's five custom plans
+            more = {**params, "page_size": page_size}
+            body = client.get(URL, more).json()
+            assert body == python_page(client, more, monkeypatch), more
+    # One statement per shape: a search word, an attribute with one candidate value
+    # ("red"), one with two ("3.5" as text and as a number), brand with either price bound.
+    statements = sql._prepared[connection.connection]
+    assert sum('WITH "matched"' in text for text in statements) == 5
