@@ -83,7 +83,10 @@ def storefront_products(*, channel: Channel) -> QuerySet[ChannelProduct]:
 def storefront_product_list(*, channel: Channel, params: Mapping) -> QuerySet:
     """Visible products of `channel` filtered and ordered by the storefront parameters (see
     `StorefrontProductFilter`); read its rows as `.values(*STOREFRONT_PRODUCT_FIELDS)`.
-    Invalid parameters raise `CatalogInvalid` naming them."""
+    Invalid parameters raise `CatalogInvalid` naming them. Without any of its parameters
+    (the first page of a plain listing) no FilterSet is built: it would filter nothing."""
+    if not any(name in params for name in StorefrontProductFilter.base_filters):
+        return storefront_products(channel=channel)
     filterset = StorefrontProductFilter(
         data=params, queryset=storefront_products(channel=channel), channel=channel
     )
