@@ -58,6 +58,16 @@ class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     pass
 
 
+class _SharedFields(dict):
+    """A form's `base_fields` that each form takes as they are instead of deep copies
+    (Django deep-copies them per form so that one may alter its own). The storefront
+    filter form only validates query parameters: nothing alters or renders its fields, and
+    a field's `clean` keeps no state, so every request's form can use the same ones."""
+
+    def __deepcopy__(self, memo):
+        return dict(self)
+
+
 class StorefrontProductFilter(django_filters.FilterSet):
     category = django_filters.CharFilter(
         method="filter_category", help_text="Category slug or id; includes its descendants."
@@ -119,10 +129,12 @@ class StorefrontProductFilter(django_filters.FilterSet):
 
     def get_form_class(self):
         # django-filter builds a new form class (deep-copying every filter) per request; the
-        # fields are the same every time, so build it once. Forms copy their fields anyway.
+        # fields are the same every time, so build it once, with fields the forms share.
         cls = type(self)
         if "_form_class" not in cls.__dict__:
-            cls._form_class = super().get_form_class()
+            form_class = super().get_form_class()
+            form_class.base_fields = _SharedFields(form_class.base_fields)
+            cls._form_class = form_class
         return cls._form_class
 
     def _variants(self):
