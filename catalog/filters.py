@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import django_filters
 from django.db import connection
-from django.db.models import CharField, F, Func, Q, Subquery
+from django.db.models import BooleanField, Expression, F, Q, Subquery
 from django.db.models.functions import Collate
 from django.http import QueryDict
 
@@ -47,6 +47,32 @@ def _bytewise(field: str):
     "C" collation on PostgreSQL (the index of migration 0006 is on that expression);
     SQLite's default collation already compares bytes."""
     return Collate(F(field), "C") if connection.vendor == "postgresql" else F(field)
+
+
+class InSubtree(Expression):
+    """`path >= top AND path < end`, with `end` the `top` path ("a/b/") with its closing
+    "/" raised to the next character ("a/b0"): the paths of the category at `top` and of
+    its descendants. One expression rather than two lookups so that `top` (a subquery) is
+    resolved once per request; its SQL is written at both ends."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, path, top):
+        super().__init__()
+        self.path, self.top = path, top
+
+    def get_source_expressions(self):
+        return [self.path, self.top]
+
+    def set_source_expressions(self, exprs):
+        self.path, self.top = exprs
+
+    def as_sql(self, compiler, connection):
+        path, path_params = compiler.compile(self.path)
+        top, top_params = compiler.compile(self.top)
+        sql = f"({path} >= {top} AND {path} < (RTRIM({top}, '/') || '0'))"
+        return sql, (*path_params, *top_params, *path_params, *top_params)
 
 
 def sellable_listings(channel: Channel):
@@ -153,10 +179,7 @@ class StorefrontProductFilter(django_filters.FilterSet):
         # ends, so nothing, rather than an error: storefront menus may lag behind a
         # category's removal.
         path = Subquery(Category.objects.filter(lookup).order_by().values("path")[:1])
-        end = Func(path, template="(RTRIM(%(expressions)s, '/') || '0')", output_field=CharField())
-        return queryset.alias(_category_path=_bytewise("category_path")).filter(
-            _category_path__gte=path, _category_path__lt=end
-        )
+        return queryset.filter(InSubtree(_bytewise("category_path"), path))
 
     def filter_brand(self, queryset, name, values):
         brands = [v.strip() for v in values if v.strip()]
