@@ -38,8 +38,9 @@ SCANNED_FILTERS = ("search", "attr")
 
 
 def matches_by_scan(params) -> bool:
-    """Whether the storefront parameters filter by a `SCANNED_FILTERS` one."""
-    return any(params.get(name) for name in SCANNED_FILTERS)
+    """Whether the storefront parameters filter by a `SCANNED_FILTERS` one (a blank value
+    filters nothing)."""
+    return any((params.get(name) or "").strip() for name in SCANNED_FILTERS)
 
 
 def _bytewise(field: str):

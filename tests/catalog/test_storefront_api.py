@@ -461,3 +461,17 @@ def test_filter_forms_share_their_fields_not_their_data_or_errors(channel):
     for name, field in good.form.fields.items():
         assert field is bad.form.fields[name]
     assert not bad.is_valid() and "price_min" not in bad.form.cleaned_data
+
+
+@pytest.mark.parametrize(
+    ("query", "scanned"),
+    [
+        ("search=alpine", True),
+        ("attr=material:linen&ordering=newest", True),
+        ("search=%20%20&brand=x", False),
+        ("category=shoes&price_min=3", False),
+        ("", False),
+    ],
+)
+def test_only_search_and_attr_values_read_the_matches_by_a_scan(query, scanned):
+    assert filters.matches_by_scan(QueryDict(query)) is scanned
