@@ -216,11 +216,10 @@ def storefront_page_json(
     except EmptyResultSet:  # a filter matching nothing
         return None, 0, "[]"
 
-    def order_by(table: str) -> str:
-        return ", ".join(
-            f'"{table}".{_quoted(name.lstrip("-"))} {"DESC" if name.startswith("-") else "ASC"}'
-            for name in ordering
-        )
+    order_by = ", ".join(
+        f'"matched".{_quoted(name.lstrip("-"))} {"DESC" if name.startswith("-") else "ASC"}'
+        for name in ordering
+    )
 
     available_sql, available_params = _available_sql(channel)
     # Text joined rather than JSON built: the pieces are JSON already (see
@@ -228,7 +227,13 @@ def storefront_page_json(
     # The offers are unnested from an array rather than read with jsonb_array_elements:
     # the planner takes the latter for 100 rows per product, which puts the statement's
     # estimated cost past the default jit_above_cost and costs a JIT compile (tens of ms)
-    # per request; an array's unnest is estimated at 10.
+    # per request; an array's unnest is estimated at 10. The page's products are an array
+    # too (their ids in page order), for the same reason: the generic plan of a prepared
+    # statement does not know the LIMIT and estimates a tenth of the matching rows (a
+    # thousand products here), past jit_above_cost again once multiplied by each
+    # product's offers. The LIMIT and OFFSET are subqueries so that no plan knows them:
+    # the custom plans PostgreSQL tries first would otherwise always look cheaper than
+    # the generic one, and every request would be planned anew (about a millisecond).
     # "matched" is NOT MATERIALIZED so that PostgreSQL plans its two uses apart, each as
     # if written out: the page as an ordered index scan stopping after `top` rows, the
     # total as a count of the matching index entries (both scans of ChannelProduct's
@@ -239,10 +244,13 @@ def storefront_page_json(
     sql = f"""
 WITH "matched" AS {materialized} ({matched_sql}),
 "page" AS MATERIALIZED (
-  SELECT * FROM "matched" ORDER BY {order_by("matched")} LIMIT %s OFFSET %s)
+  SELECT ARRAY(
+    SELECT "matched"."product_id" FROM "matched" ORDER BY {order_by}
+    LIMIT (SELECT %s::bigint) OFFSET (SELECT %s::bigint)
+  ) AS "ids")
 SELECT
   (SELECT COUNT(*) FROM "matched"),
-  (SELECT COUNT(*) FROM "page"),
+  (SELECT cardinality("page"."ids") FROM "page"),
   (SELECT '[' || string_agg(
       "cp"."json_head"
       || ',"currency":' || %s
@@ -251,10 +259,11 @@ SELECT
       || ',"in_stock":' || ("o"."available" > 0)::text
       || ',' || "cp"."json_tail"
       || ',"variants":[' || COALESCE("o"."variants", '') || ']}}',
-      ',' ORDER BY {order_by("page")}) || ']'
+      ',' ORDER BY "p"."position") || ']'
     FROM "page"
+    CROSS JOIN unnest("page"."ids") WITH ORDINALITY AS "p"("product_id", "position")
     JOIN {_quoted(ChannelProduct._meta.db_table)} "cp"
-      ON "cp"."channel_id" = %s AND "cp"."product_id" = "page"."product_id"
+      ON "cp"."channel_id" = %s AND "cp"."product_id" = "p"."product_id"
     CROSS JOIN LATERAL (
       SELECT
         COALESCE(SUM("a"."o_available"), 0) AS "available",
