@@ -8,7 +8,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import money, selectors, services
+from catalog import filters, money, selectors, services
 from catalog.models import Category, Listing, Product, Variant
 from catalog.pagination import StorefrontPagination
 from catalog.storefront_json import amount_or_none, product_payload
@@ -110,6 +110,7 @@ class StorefrontProductListView(GenericAPIView):
         products = selectors.storefront_product_list(channel=channel, params=request.query_params)
         if selectors.storefront_page_in_sql(channel=channel):
             self.paginator.channel = channel
+            self.paginator.scanned = filters.matches_by_scan(request.query_params)
             return self.paginator.get_page_json_response(self.paginate_queryset(products))
         rows = self.paginate_queryset(products)
         offers = selectors.storefront_offers(

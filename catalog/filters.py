@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import django_filters
 from django.db import connection
-from django.db.models import CharField, F, Func, Q, Subquery
+from django.db.models import BooleanField, Expression, F, Q, Subquery
 from django.db.models.functions import Collate
 from django.http import QueryDict
 
@@ -31,11 +31,49 @@ ORDERINGS = {
 }
 
 
+# The filters whose matches an index only points at: pg_trgm's LIKE and jsonb's @> are
+# lossy, so PostgreSQL reads and rechecks every candidate row of the table (a bitmap heap
+# scan), and never gets them in a page's order from an index.
+SCANNED_FILTERS = ("search", "attr")
+
+
+def matches_by_scan(params) -> bool:
+    """Whether the storefront parameters filter by a `SCANNED_FILTERS` one (a blank value
+    filters nothing)."""
+    return any((params.get(name) or "").strip() for name in SCANNED_FILTERS)
+
+
 def _bytewise(field: str):
     """A text column compared byte by byte, so that a prefix's strings form one range: the
     "C" collation on PostgreSQL (the index of migration 0006 is on that expression);
     SQLite's default collation already compares bytes."""
     return Collate(F(field), "C") if connection.vendor == "postgresql" else F(field)
+
+
+class InSubtree(Expression):
+    """`path >= top AND path < end`, with `end` the `top` path ("a/b/") with its closing
+    "/" raised to the next character ("a/b0"): the paths of the category at `top` and of
+    its descendants. One expression rather than two lookups so that `top` (a subquery) is
+    resolved once per request; its SQL is written at both ends."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, path, top):
+        super().__init__()
+        self.path, self.top = path, top
+
+    def get_source_expressions(self):
+        return [self.path, self.top]
+
+    def set_source_expressions(self, exprs):
+        self.path, self.top = exprs
+
+    def as_sql(self, compiler, connection):
+        path, path_params = compiler.compile(self.path)
+        top, top_params = compiler.compile(self.top)
+        sql = f"({path} >= {top} AND {path} < (RTRIM({top}, '/') || '0'))"
+        return sql, (*path_params, *top_params, *path_params, *top_params)
 
 
 def sellable_listings(channel: Channel):
@@ -45,6 +83,16 @@ def sellable_listings(channel: Channel):
 
 class CharInFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     pass
+
+
+class _SharedFields(dict):
+    """A form's `base_fields` that each form takes as they are instead of deep copies
+    (Django deep-copies them per form so that one may alter its own). The storefront
+    filter form only validates query parameters: nothing alters or renders its fields, and
+    a field's `clean` keeps no state, so every request's form can use the same ones."""
+
+    def __deepcopy__(self, memo):
+        return dict(self)
 
 
 class StorefrontProductFilter(django_filters.FilterSet):
@@ -108,10 +156,12 @@ class StorefrontProductFilter(django_filters.FilterSet):
 
     def get_form_class(self):
         # django-filter builds a new form class (deep-copying every filter) per request; the
-        # fields are the same every time, so build it once. Forms copy their fields anyway.
+        # fields are the same every time, so build it once, with fields the forms share.
         cls = type(self)
         if "_form_class" not in cls.__dict__:
-            cls._form_class = super().get_form_class()
+            form_class = super().get_form_class()
+            form_class.base_fields = _SharedFields(form_class.base_fields)
+            cls._form_class = form_class
         return cls._form_class
 
     def _variants(self):
@@ -130,10 +180,7 @@ class StorefrontProductFilter(django_filters.FilterSet):
         # ends, so nothing, rather than an error: storefront menus may lag behind a
         # category's removal.
         path = Subquery(Category.objects.filter(lookup).order_by().values("path")[:1])
-        end = Func(path, template="(RTRIM(%(expressions)s, '/') || '0')", output_field=CharField())
-        return queryset.alias(_category_path=_bytewise("category_path")).filter(
-            _category_path__gte=path, _category_path__lt=end
-        )
+        return queryset.filter(InSubtree(_bytewise("category_path"), path))
 
     def filter_brand(self, queryset, name, values):
         brands = [v.strip() for v in values if v.strip()]

@@ -91,8 +91,14 @@ class Listing(models.Model):
     """A variant offered in one channel: whether it is published there and at what price, in
     the channel's currency."""
 
-    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="listings")
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="listings")
+    # No index of their own: the unique (variant, channel) leads with the variant, and both
+    # indexes below lead with the channel (lookups and cascades by either use those).
+    variant = models.ForeignKey(
+        Variant, on_delete=models.CASCADE, related_name="listings", db_index=False
+    )
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="listings", db_index=False
+    )
     published = models.BooleanField(default=True)
     price = models.DecimalField(max_digits=14, decimal_places=3)
     compare_at_price = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)

@@ -92,15 +92,20 @@ class TotalInPagePaginator(Paginator):
 class StorefrontJSONPaginator(TotalInPagePaginator):
     """Pages as `PageJSON`, written by PostgreSQL with the total in the same statement."""
 
-    def __init__(self, object_list, per_page, *, channel, **kwargs):
+    def __init__(self, object_list, per_page, *, channel, scanned=False, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
         self.channel = channel
+        self.scanned = scanned
 
     def read(self, bottom: int, top: int):
         from catalog.selectors import storefront_page_json
 
         total, length, text = storefront_page_json(
-            channel=self.channel, products=self.object_list, bottom=bottom, top=top
+            channel=self.channel,
+            products=self.object_list,
+            bottom=bottom,
+            top=top,
+            scanned=self.scanned,
         )
         return total, PageJSON(text, length)
 
@@ -108,14 +113,17 @@ class StorefrontJSONPaginator(TotalInPagePaginator):
 class StorefrontPagination(PageNumberPagination):
     """Pages of `values` dicts; the count subquery is built before those fields' joins.
     With `channel` set (by the view, when `selectors.storefront_page_in_sql`), pages of
-    `PageJSON` instead."""
+    `PageJSON` instead (`scanned`: see `selectors.storefront_page_json`)."""
 
     values: tuple[str, ...] = ()
     channel = None
+    scanned = False
 
     def django_paginator_class(self, queryset, page_size):
         if self.channel is not None:
-            return StorefrontJSONPaginator(queryset, page_size, channel=self.channel)
+            return StorefrontJSONPaginator(
+                queryset, page_size, channel=self.channel, scanned=self.scanned
+            )
         return TotalInPagePaginator(queryset, page_size, values=self.values)
 
     def paginate_queryset(self, queryset, request, view=None):

@@ -21,8 +21,9 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import IntegerField, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast
 
 from catalog import money
 from catalog.availability import (
@@ -34,6 +35,7 @@ from catalog.errors import CatalogInvalid, ProductNotFound
 from catalog.filters import StorefrontProductFilter
 from catalog.models import Category, ChannelProduct, Listing, Product, Variant
 from omni.models import Channel
+from omni.sql import execute_prepared
 
 MAX_ID = 2**63 - 1  # primary keys are bigints
 
@@ -81,7 +83,10 @@ def storefront_products(*, channel: Channel) -> QuerySet[ChannelProduct]:
 def storefront_product_list(*, channel: Channel, params: Mapping) -> QuerySet:
     """Visible products of `channel` filtered and ordered by the storefront parameters (see
     `StorefrontProductFilter`); read its rows as `.values(*STOREFRONT_PRODUCT_FIELDS)`.
-    Invalid parameters raise `CatalogInvalid` naming them."""
+    Invalid parameters raise `CatalogInvalid` naming them. Without any of its parameters
+    (the first page of a plain listing) no FilterSet is built: it would filter nothing."""
+    if not any(name in params for name in StorefrontProductFilter.base_filters):
+        return storefront_products(channel=channel)
     filterset = StorefrontProductFilter(
         data=params, queryset=storefront_products(channel=channel), channel=channel
     )
@@ -163,7 +168,11 @@ def _available_sql(channel: Channel) -> tuple[str, tuple]:
     key = available_to_sell_expression_key(channel=channel)
     compiled = None if key is None else _AVAILABLE_SQL.get(key)
     if compiled is None:
-        available = available_to_sell_expression(channel=channel, variant_ref="id")
+        # Cast: the statement runs prepared, where a parameter alone (a provider's constant,
+        # a CASE of them) would otherwise be typed text, which SUM refuses.
+        available = Cast(
+            available_to_sell_expression(channel=channel, variant_ref="id"), IntegerField()
+        )
         sql, params = (
             Variant.objects.filter(pk=RawSQL("""("e"."offer" ->> 0)::bigint""", ()))
             .order_by()
@@ -179,7 +188,7 @@ def _available_sql(channel: Channel) -> tuple[str, tuple]:
 
 
 def storefront_page_json(
-    *, channel: Channel, products: QuerySet, bottom: int, top: int
+    *, channel: Channel, products: QuerySet, bottom: int, top: int, scanned: bool = False
 ) -> tuple[int | None, int, str]:
     """Rows `bottom:top` of `products` (a filtered, ordered `storefront_product_list`) as
     the JSON array of the list's `results`, written by PostgreSQL in ONE statement: the page
@@ -190,6 +199,12 @@ def storefront_page_json(
     never stored) with their sum. The JSON is the one `storefront_json.product_payload`
     builds; a test holds the two equal.
 
+    `scanned`: the filters match rows only through a scan of the table
+    (`filters.matches_by_scan`); the statement then reads the matching rows once, for
+    the page and the total alike.
+
+    The statement runs prepared (`omni.sql.execute_prepared`): its text depends on the
+    filters used, never on their values, and planning it cost more than running it.
     Returns (total or None when the page is empty, number of products, JSON text). Only
     when `storefront_page_in_sql(channel=channel)`."""
     ordering = products.query.order_by
@@ -201,11 +216,10 @@ def storefront_page_json(
     except EmptyResultSet:  # a filter matching nothing
         return None, 0, "[]"
 
-    def order_by(table: str) -> str:
-        return ", ".join(
-            f'"{table}".{_quoted(name.lstrip("-"))} {"DESC" if name.startswith("-") else "ASC"}'
-            for name in ordering
-        )
+    order_by = ", ".join(
+        f'"matched".{_quoted(name.lstrip("-"))} {"DESC" if name.startswith("-") else "ASC"}'
+        for name in ordering
+    )
 
     available_sql, available_params = _available_sql(channel)
     # Text joined rather than JSON built: the pieces are JSON already (see
@@ -213,18 +227,30 @@ def storefront_page_json(
     # The offers are unnested from an array rather than read with jsonb_array_elements:
     # the planner takes the latter for 100 rows per product, which puts the statement's
     # estimated cost past the default jit_above_cost and costs a JIT compile (tens of ms)
-    # per request; an array's unnest is estimated at 10.
+    # per request; an array's unnest is estimated at 10. The page's products are an array
+    # too (their ids in page order), for the same reason: the generic plan of a prepared
+    # statement does not know the LIMIT and estimates a tenth of the matching rows (a
+    # thousand products here), past jit_above_cost again once multiplied by each
+    # product's offers. The LIMIT and OFFSET are subqueries so that no plan knows them:
+    # the custom plans PostgreSQL tries first would otherwise always look cheaper than
+    # the generic one, and every request would be planned anew (about a millisecond).
     # "matched" is NOT MATERIALIZED so that PostgreSQL plans its two uses apart, each as
     # if written out: the page as an ordered index scan stopping after `top` rows, the
     # total as a count of the matching index entries (both scans of ChannelProduct's
-    # indexes).
+    # indexes). Rows found by a scan of the table (`scanned`: a bitmap heap scan
+    # rechecking every candidate row) are read once instead: MATERIALIZED, counted and
+    # sorted for the page from there.
+    materialized = "MATERIALIZED" if scanned else "NOT MATERIALIZED"
     sql = f"""
-WITH "matched" AS NOT MATERIALIZED ({matched_sql}),
+WITH "matched" AS {materialized} ({matched_sql}),
 "page" AS MATERIALIZED (
-  SELECT * FROM "matched" ORDER BY {order_by("matched")} LIMIT %s OFFSET %s)
+  SELECT ARRAY(
+    SELECT "matched"."product_id" FROM "matched" ORDER BY {order_by}
+    LIMIT (SELECT %s::bigint) OFFSET (SELECT %s::bigint)
+  ) AS "ids")
 SELECT
   (SELECT COUNT(*) FROM "matched"),
-  (SELECT COUNT(*) FROM "page"),
+  (SELECT cardinality("page"."ids") FROM "page"),
   (SELECT '[' || string_agg(
       "cp"."json_head"
       || ',"currency":' || %s
@@ -233,10 +259,11 @@ SELECT
       || ',"in_stock":' || ("o"."available" > 0)::text
       || ',' || "cp"."json_tail"
       || ',"variants":[' || COALESCE("o"."variants", '') || ']}}',
-      ',' ORDER BY {order_by("page")}) || ']'
+      ',' ORDER BY "p"."position") || ']'
     FROM "page"
+    CROSS JOIN unnest("page"."ids") WITH ORDINALITY AS "p"("product_id", "position")
     JOIN {_quoted(ChannelProduct._meta.db_table)} "cp"
-      ON "cp"."channel_id" = %s AND "cp"."product_id" = "page"."product_id"
+      ON "cp"."channel_id" = %s AND "cp"."product_id" = "p"."product_id"
     CROSS JOIN LATERAL (
       SELECT
         COALESCE(SUM("a"."o_available"), 0) AS "available",
@@ -260,7 +287,7 @@ SELECT
         *available_params,
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(cursor, sql, params)
         total, count, text = cursor.fetchone()
     if not count:
         return None, 0, "[]"

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.http import QueryDict
 
 from catalog import filters
 from catalog.models import ChannelProduct, Listing, Variant
@@ -442,3 +443,35 @@ def test_filtersets_do_not_share_filters(make_channel):
     assert for_web.filters["in_stock"].filter.method.__self__ is for_web
     assert for_app.filters["in_stock"].filter.method.__self__ is for_app
     assert [row.product_id for row in for_web.qs] == [product.pk]
+
+
+def test_filter_forms_share_their_fields_not_their_data_or_errors(channel):
+    # Every request's form validates with the same field objects (none is altered): the
+    # cleaned values and errors stay each form's own.
+    queryset = ChannelProduct.objects.all()
+    bad = filters.StorefrontProductFilter(
+        data=QueryDict("price_min=abc&brand=x"), queryset=queryset, channel=channel
+    )
+    good = filters.StorefrontProductFilter(
+        data=QueryDict("price_min=5&brand=y"), queryset=queryset, channel=channel
+    )
+    assert not bad.is_valid() and list(bad.form.errors) == ["price_min"]
+    assert good.is_valid() and not good.form.errors
+    assert good.form.cleaned_data["price_min"] == 5 and good.form.cleaned_data["brand"] == ["y"]
+    for name, field in good.form.fields.items():
+        assert field is bad.form.fields[name]
+    assert not bad.is_valid() and "price_min" not in bad.form.cleaned_data
+
+
+@pytest.mark.parametrize(
+    ("query", "scanned"),
+    [
+        ("search=alpine", True),
+        ("attr=material:linen&ordering=newest", True),
+        ("search=%20%20&brand=x", False),
+        ("category=shoes&price_min=3", False),
+        ("", False),
+    ],
+)
+def test_only_search_and_attr_values_read_the_matches_by_a_scan(query, scanned):
+    assert filters.matches_by_scan(QueryDict(query)) is scanned

@@ -176,3 +176,56 @@ def test_lookup_only_provider_takes_the_python_path(channel, key_client):
     finally:
         register_availability_provider(previous)
     assert body["results"][0]["available"] == 5
+
+
+def test_the_page_statement_is_prepared_once_and_answers_for_every_value(
+    channel, key_client, stock, monkeypatch
+):
+    # The statement's text depends on which filters are used, never on their values: the
+    # session prepares it once, and its later (generic) plan still answers each request's
+    # values, with the matches read once (search, attr) or planned apart (brand, price).
+    catalog(channel, stock)
+    client = key_client(channel)
+    executed: dict[str, set[str]] = {}
+
+    def page(params):
+        shape = ",".join(sorted(set(params) - {"page_size"}))
+
+        def record(execute, sql, sql_params, many, context):
+            if sql.startswith("EXECUTE "):
+                executed.setdefault(shape, set()).add(sql.split()[1])
+            return execute(sql, sql_params, many, context)
+
+        with connection.execute_wrapper(record):
+            body = client.get(URL, params).json()
+        assert body == python_page(client, params, monkeypatch), params
+
+    for params in (
+        {"search": "back0"},
+        {"search": "back1"},
+        {"search": "quoted"},
+        {"attr": "colour:red"},
+        {"attr": "colour:blue"},
+        {"brand": "Acme", "price_max": "3"},
+        {"brand": "Zeta", "price_max": "1"},
+    ):
+        page(params)
+    for params in ({"search": "back0"}, {"attr": "colour:red"}, {}):
+        for page_size in range(1, 8):  # past the plan cache's five custom plans
+            page({**params, "page_size": page_size})
+    # One statement per shape (filters used), whatever the values and page.
+    assert {shape: len(names) for shape, names in executed.items()} == {
+        "search": 1,
+        "attr": 1,
+        "brand,price_max": 1,
+        "": 1,
+    }
+    # Past its first five runs a statement goes on with its generic plan (the page's size
+    # and offset unknown to any plan, custom plans are no cheaper), planned no more.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = ANY(%s)",
+            [[name for shape in ("search", "attr", "") for name in executed[shape]]],
+        )
+        plans = cursor.fetchall()
+    assert len(plans) == 3 and all(custom == 5 and generic >= 2 for generic, custom in plans)
