@@ -25,7 +25,7 @@ def execute_prepared(cursor, statement: str, params: Sequence) -> None:
     which must depend only on the shape of the call (how many keys or rows), never on values:
     those are always parameters. The PREPARE goes through the raw connection (it is set-up, not
     one of the caller's queries) and, not being transactional, survives a rollback. A session
-    keeps at most `_MAX_PREPARED` of them. Elsewhere the statement runs as is.
+    keeps the `_MAX_PREPARED` most recently used. Elsewhere the statement runs as is.
     A PostgreSQL-only statement may number its parameters itself ($1, $2, ...), so that a value
     used several times is passed once.
     The connection is the cursor's own (`cursor.db`), not the `connection` proxy, and the
@@ -72,21 +72,23 @@ def _execute_text(raw, statement: str, params: Sequence) -> str:
     names = _prepared.get(raw)
     if names is None:
         names = _prepared[raw] = {}
-    execute = names.get(statement)
-    if execute is None:
-        if len(names) >= _MAX_PREPARED:
-            with raw.cursor() as setup:
-                setup.execute("DEALLOCATE ALL")
-            names.clear()
-        counter = iter(range(1, len(params) + 1))
-        text = _PLACEHOLDER.sub(
-            lambda m: "%" if m.group() == "%%" else f"${next(counter)}", statement
-        )
-        name = "omni_" + hashlib.sha1(statement.encode()).hexdigest()[:24]
+    execute = names.pop(statement, None)
+    if execute is not None:
+        names[statement] = execute  # the most recently used last
+        return execute
+    while len(names) >= _MAX_PREPARED:
+        # The least recently used goes: a burst of new shapes (storefront filter
+        # combinations, say) costs the checkout's own statements nothing.
+        least = next(iter(names))
         with raw.cursor() as setup:
-            setup.execute(f"PREPARE {name} AS {text}")
-        marks = ", ".join(["%s"] * len(params))
-        execute = names[statement] = f"EXECUTE {name} ({marks})" if params else f"EXECUTE {name}"
+            setup.execute(f"DEALLOCATE {names.pop(least).split()[1]}")
+    counter = iter(range(1, len(params) + 1))
+    text = _PLACEHOLDER.sub(lambda m: "%" if m.group() == "%%" else f"${next(counter)}", statement)
+    name = "omni_" + hashlib.sha1(statement.encode()).hexdigest()[:24]
+    with raw.cursor() as setup:
+        setup.execute(f"PREPARE {name} AS {text}")
+    marks = ", ".join(["%s"] * len(params))
+    execute = names[statement] = f"EXECUTE {name} ({marks})" if params else f"EXECUTE {name}"
     return execute
 
 

@@ -44,12 +44,23 @@ def test_a_statement_is_prepared_once_per_session_and_answers_as_run_directly():
 
 
 @pytest.mark.postgres  # PostgreSQL-only: PREPARE, sequences, writable CTEs
-def test_a_session_keeps_a_bounded_number_of_prepared_statements(monkeypatch):
+def test_a_session_keeps_its_most_recently_used_prepared_statements(monkeypatch):
     monkeypatch.setattr(sql, "_MAX_PREPARED", 3)
+    hot = "SELECT 100 + %s"
     for n in range(7):
+        assert _rows(hot, [n]) == [(100 + n,)]
         assert _rows(f"SELECT {n} + %s", [1]) == [(n + 1,)]
-    assert len(sql._prepared[connection.connection]) <= 3
+
+    def prepared_on_server() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM pg_prepared_statements")
+            return {name for (name,) in cursor.fetchall()}
+
+    kept = sql._prepared[connection.connection]
+    assert list(kept) == ["SELECT 5 + %s", hot, "SELECT 6 + %s"]
+    assert {text.split()[1] for text in kept.values()} == prepared_on_server()
     assert _rows("SELECT 0 + %s", [5]) == [(5,)]  # deallocated, prepared again
+    assert hot in sql._prepared[connection.connection]  # the hot one stays
 
 
 @pytest.mark.postgres  # PostgreSQL-only: PREPARE
