@@ -35,7 +35,7 @@ def execute_prepared(cursor, statement: str, params: Sequence) -> None:
     if db.vendor != "postgresql":
         cursor.execute(statement, params)
         return
-    cursor.execute(_execute_text(db.connection, statement, params), params)
+    cursor.execute(_execute_text(db, statement, params), params)
 
 
 def fetch_prepared(db, statement: str, params: Sequence) -> list[tuple]:
@@ -62,13 +62,16 @@ def fetch_prepared(db, statement: str, params: Sequence) -> list[tuple]:
             return cursor.fetchall()
     db.validate_no_broken_transaction()
     with db.wrap_database_errors, db.create_cursor() as cursor:
-        cursor.execute(_execute_text(raw, statement, params), params)
+        cursor.execute(_execute_text(db, statement, params), params)
         return cursor.fetchall()
 
 
-def _execute_text(raw, statement: str, params: Sequence) -> str:
-    """The EXECUTE text for `statement` on raw connection `raw`, preparing it first if this
-    session has not yet."""
+def _execute_text(db, statement: str, params: Sequence) -> str:
+    """The EXECUTE text for `statement` on connection `db`, preparing it first if this session
+    has not yet. The PREPARE and DEALLOCATE go through the raw connection, their errors
+    translated into Django's as any query's are (a server restart between two statements
+    must reach the caller as `django.db.OperationalError`, which the API answers with 503)."""
+    raw = db.connection
     names = _prepared.get(raw)
     if names is None:
         names = _prepared[raw] = {}
@@ -80,12 +83,12 @@ def _execute_text(raw, statement: str, params: Sequence) -> str:
         # The least recently used goes: a burst of new shapes (storefront filter
         # combinations, say) costs the checkout's own statements nothing.
         least = next(iter(names))
-        with raw.cursor() as setup:
+        with db.wrap_database_errors, raw.cursor() as setup:
             setup.execute(f"DEALLOCATE {names.pop(least).split()[1]}")
     counter = iter(range(1, len(params) + 1))
     text = _PLACEHOLDER.sub(lambda m: "%" if m.group() == "%%" else f"${next(counter)}", statement)
     name = "omni_" + hashlib.sha1(statement.encode()).hexdigest()[:24]
-    with raw.cursor() as setup:
+    with db.wrap_database_errors, raw.cursor() as setup:
         setup.execute(f"PREPARE {name} AS {text}")
     marks = ", ".join(["%s"] * len(params))
     execute = names[statement] = f"EXECUTE {name} ({marks})" if params else f"EXECUTE {name}"

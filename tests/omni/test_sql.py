@@ -187,3 +187,29 @@ def test_insert_models_together_runs_a_further_statement_in_the_same_round_trip(
         [[]], then=("UPDATE orders_order SET note = '' WHERE id = %s", [order.pk])
     )
     assert Order.objects.get(pk=order.pk).note == ""
+
+
+@pytest.mark.postgres  # PostgreSQL-only: PREPARE, pg_terminate_backend
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_before_the_prepare_raises_djangos_error():
+    """A server restart between two statements: the PREPARE of the next one fails, and the
+    caller gets Django's OperationalError (the API answers it with 503), not psycopg2's."""
+    import psycopg2
+    from django.db import OperationalError
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    params = connection.get_connection_params()
+    killer = psycopg2.connect(**params)
+    try:
+        with killer.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        killer.close()
+    try:
+        with pytest.raises(OperationalError):
+            _rows("SELECT 41 + %s", [1])
+    finally:
+        connection.close()
+    assert _rows("SELECT 41 + %s", [1]) == [(42,)]  # a new session prepares it again
