@@ -319,11 +319,6 @@ def _typed_rows(count: int, width: int) -> str:
     return ", ".join([row] * count)
 
 
-def _run_checkout(db, statement: str, params: Sequence) -> list[tuple]:
-    """Run one of the checkout statements below (prepared on PostgreSQL) and return its rows."""
-    return fetch_prepared(db, statement, params)
-
-
 def reserve_in_one_statement(
     *,
     channel_id: int,
@@ -352,7 +347,7 @@ def reserve_in_one_statement(
     if len(requests) == 1:
         ((variant_id, location_id, quantity),) = requests
         params = [stamp, quantity, variant_id, location_id, channel_id, reference, expires, kind]
-        rows = _run_checkout(db, _reserve_one_text(outbox_sql), params)
+        rows = fetch_prepared(db, _reserve_one_text(outbox_sql), params)
         return (now, rows) if rows else None
     totals: dict[tuple[int, int], int] = {}
     for variant_id, location_id, quantity in requests:
@@ -361,7 +356,7 @@ def reserve_in_one_statement(
     params += [value for i, request in enumerate(requests) for value in (i, *request)]
     params += [True, channel_id, len(totals), stamp, reference, expires, stamp, kind, channel_id]
     statement = _reserve_text(len(totals), len(requests), outbox_sql, _lock_clause())
-    rows = _run_checkout(db, statement, params)
+    rows = fetch_prepared(db, statement, params)
     if len(rows) != len(requests):
         return None
     return now, rows
@@ -475,7 +470,7 @@ def commit_in_one_statement(
     params += [stamp, reason, reference, note, user_id, stamp]
     params += [value for i, (stock_id, q) in enumerate(movements) for value in (i, stock_id, q)]
     statement = _commit_text(len(ids), len(stock_ids), len(movements), _lock_clause())
-    rows = _run_checkout(db, statement, params)
+    rows = fetch_prepared(db, statement, params)
     live = {pk: (stock_id, quantity) for pk, stock_id, quantity in rows if stock_id is not None}
     movement_ids = sorted(pk for pk, stock_id, _ in rows if stock_id is None)
     return now, live, movement_ids
@@ -509,7 +504,7 @@ def commit_one_in_one_statement(
     db = connections[DEFAULT_DB_ALIAS]
     now, stamp = _now(db)
     params = [stock_id, quantity, reservation_id, stamp, reason, reference, note, user_id]
-    rows = _run_checkout(db, _COMMIT_WHOLE_TEXT if whole else _COMMIT_PART_TEXT, params)
+    rows = fetch_prepared(db, _COMMIT_WHOLE_TEXT if whole else _COMMIT_PART_TEXT, params)
     if not rows:
         return None
     ((movement_id, kept),) = rows

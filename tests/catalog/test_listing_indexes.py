@@ -31,7 +31,7 @@ def test_variant_and_channel_are_led_by_kept_indexes_not_indexed_alone():
     ]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans")
+@pytest.mark.postgres  # PostgreSQL plans
 @pytest.mark.parametrize("lookup", ["variant_id", "channel_id"])
 def test_lookups_by_variant_or_channel_alone_use_an_index(lookup):
     listing = ListingFactory()
