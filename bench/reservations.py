@@ -339,6 +339,7 @@ def run(
     from inventory.services import availability_outbox_drain
 
     jobs = [(ctx, seconds, 1000 + i, until_refused) for i in range(workers)]
+    wal_start = _wal_position()
     started = time.perf_counter()
     pending = pool.map_async(worker, jobs)
     # The drain a Celery worker would run on the kicks: once a second while the phase runs.
@@ -346,8 +347,9 @@ def run(
         pending.wait(1.0)
         availability_outbox_drain()
     outcomes = pending.get()
-    connection.close()
     elapsed = time.perf_counter() - started
+    wal_bytes = _wal_position() - wal_start
+    connection.close()
     total = {key: sum(o[key] for o in outcomes) for key in ("done", "refused", "deadlocks")}
     latencies = [lat for o in outcomes for lat in o["latencies"]]
     total["rate"] = total["done"] / seconds
@@ -357,7 +359,19 @@ def run(
     total["client_ms"] = sum(o["client_cpu"] for o in outcomes) / done * 1000
     servers = [o["server_cpu"] for o in outcomes]
     total["server_ms"] = None if None in servers else sum(servers) / done * 1000
+    total["wal_bytes"] = wal_bytes / done
     return total
+
+
+def _wal_position() -> int:
+    """The server's WAL insert position in bytes: its growth over a phase is the WAL every
+    write of the phase produced (the outbox drain's included), a figure load elsewhere on the
+    machine does not change."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")
+        return int(cursor.fetchone()[0])
 
 
 def stock_state(ctx: dict) -> tuple[int, int, int]:
@@ -444,7 +458,7 @@ def main() -> int:
 
         # Context, not the target: one worker alone, no contention, same operations.
         solo = {}
-        for name, worker in (("raw psycopg2", raw_worker), ("service layer", service_worker)):
+        for name, worker in phases:
             ctx["stock_ids"] = restock(ctx, plenty)
             connection.close()
             solo[name] = run(pool, worker, ctx, seconds / 2, workers=1)
@@ -464,6 +478,12 @@ def main() -> int:
         if all(o["server_ms"] is not None for o in solo.values()):
             print(f"CPU ratio raw/service: "
                   f"{costs['raw psycopg2'] / costs['service layer']:.2f}")  # fmt: skip
+        # What every operation writes, counted by the server, not timed: the service's
+        # statements write what the floor's do; both write about twice what raw does.
+        wal = {name: outcome["wal_bytes"] for name, outcome in solo.items()}
+        print("WAL per op: " + ", ".join(f"{name} {size:.0f} bytes" for name, size in wal.items())
+              + f"; raw/service {wal['raw psycopg2'] / wal['service layer']:.2f}, "
+              f"floor/service {wal['floor'] / wal['service layer']:.2f}")  # fmt: skip
 
         # Scarce phase: far more demand than stock; exactly the stock may be sold.
         for name, worker in (("raw psycopg2", raw_worker), ("service layer", service_worker)):
