@@ -279,3 +279,8 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # Without a broker tasks run inside the web process and the management commands, where a
+    # "Task ... succeeded" line per task (hundreds while the demo data loads) buries their own
+    # output; a worker's log keeps them. Failures are still logged (ERROR).
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}

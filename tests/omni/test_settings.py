@@ -42,3 +42,28 @@ def test_env_bool(monkeypatch, raw, expected):
 
     monkeypatch.setenv("SOME_FLAG", raw)
     assert env_bool("SOME_FLAG", True) is expected
+
+
+@pytest.mark.parametrize(
+    ("broker", "level"), [("", "WARNING"), ("redis://127.0.0.1:6379/0", "INFO")]
+)
+def test_task_success_lines_are_quiet_only_when_tasks_run_in_process(broker, level):
+    """Without a broker every task runs eagerly inside the command that triggered it (the demo
+    data load runs hundreds): its per-task "succeeded" lines are dropped there, kept in a
+    worker's log."""
+    env = {k: v for k, v in os.environ.items() if k not in {"CELERY_BROKER_URL", "LOG_LEVEL"}}
+    env.update(CELERY_BROKER_URL=broker, SECRET_KEY="x" * 50)
+    script = (
+        "import django, logging; django.setup(); "
+        "print(logging.getLevelName(logging.getLogger('celery.app.trace').getEffectiveLevel()))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "omni.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == level
