@@ -12,12 +12,17 @@ from django.utils import timezone
 from analytics.locks import rollup_lock_for_update
 from analytics.models import (
     BehaviourEvent,
+    ChannelDay,
+    CustomerChannel,
+    CustomerMonth,
     EventDay,
+    FulfilmentDay,
     OrderFact,
     OrderLineFact,
     ReturnFact,
     RollupWatermark,
     StockDay,
+    VariantLocationDay,
 )
 from analytics.rollups import (
     AffectedKeys,
@@ -288,6 +293,21 @@ def rollups_rebuild(*, with_facts: bool = True) -> None:
             RollupWatermark.objects.update_or_create(name=WATERMARK, defaults={"value": newest})
     rollups_rebuild_all()
     event_days_rebuild(channel_id=None, days=None)
+    rewritten = [ChannelDay, VariantLocationDay, FulfilmentDay, CustomerChannel, CustomerMonth]
+    if with_facts:
+        rewritten += [OrderFact, OrderLineFact, ReturnFact]
+    _analyze([*rewritten, EventDay])
+
+
+def _analyze(models) -> None:
+    """Refresh the planner statistics of tables a rebuild rewrote whole, in its transaction
+    (they count from its commit). Autovacuum would only get to them later, or never where it
+    is off: until then the incremental refreshes that follow plan with the statistics of the
+    tables as they were: on the 1M-order bench database a refresh of 1,000 orders found their
+    keys by scanning all 3M line facts and took 2.0-2.2 s, and 1.15-1.35 s with statistics."""
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 # --- stock snapshots --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from analytics.models import (  # noqa: E402
     CustomerMonth,
     FulfilmentDay,
     OrderFact,
+    OrderLineFact,
     VariantLocationDay,
 )
 from analytics.services import rollup_refresh_for_orders, rollups_rebuild  # noqa: E402
@@ -229,3 +230,22 @@ def test_periodic_refresh_picks_up_orders_changed_since_the_last_pass(world):
     assert OrderFact.objects.get(order_id=order.pk).cancelled is True
     assert ChannelDay.objects.get(cancelled_orders=1).orders == 0
     assert RollupWatermark.objects.get().value >= mark.value
+
+
+@pytest.mark.postgres
+def test_the_full_rebuild_leaves_statistics_for_the_refreshes_that_follow(world):
+    """The rebuild rewrites whole tables in one transaction; without fresh statistics the next
+    refreshes plan as if the fact tables were empty (sequential scans of millions of rows)."""
+    from django.db import connection
+
+    shop = Shop(random.Random(3), world)
+    for _ in range(6):
+        shop.place()
+    rollups_rebuild()
+    tables = [model._meta.db_table for model in (OrderFact, OrderLineFact, ChannelDay)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT tablename FROM pg_stats WHERE tablename = ANY(%s)", [tables]
+        )
+        analysed = {name for (name,) in cursor.fetchall()}
+    assert analysed == set(tables)
