@@ -5,7 +5,11 @@ availability outbox) and through a raw psycopg2 baseline doing the same conditio
 ledger INSERT in one transaction. Both run in the same invocation on the same data.
 
 Afterwards every run is checked: no deadlock, stock never oversold (a scarce phase offers fewer
-units than workers want and must sell exactly them), and the ledger reconciles.
+units than workers want and must sell exactly them), and the ledger reconciles. For context, a
+single worker per side then reports the CPU (worker and PostgreSQL backend) and the WAL bytes
+each operation costs: the WAL is counted by the server, so load elsewhere on the machine, which
+moves every rate, does not move it (full-page images after a checkpoint and the outbox drain's
+writes still vary it a little).
 
 Per iteration the two sides do different amounts of work, and the output says so: the
 service does what an order does over its life, reserve (`stock_reserve`: lock, conditional
@@ -365,8 +369,7 @@ def run(
 
 def _wal_position() -> int:
     """The server's WAL insert position in bytes: its growth over a phase is the WAL every
-    write of the phase produced (the outbox drain's included), a figure load elsewhere on the
-    machine does not change."""
+    write of the phase produced, the outbox drain's included."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -478,8 +481,8 @@ def main() -> int:
         if all(o["server_ms"] is not None for o in solo.values()):
             print(f"CPU ratio raw/service: "
                   f"{costs['raw psycopg2'] / costs['service layer']:.2f}")  # fmt: skip
-        # What every operation writes, counted by the server, not timed: the service's
-        # statements write what the floor's do; both write about twice what raw does.
+        # What every operation writes, counted by the server, not timed: the service and the
+        # floor write about twice what raw does.
         wal = {name: outcome["wal_bytes"] for name, outcome in solo.items()}
         print("WAL per op: " + ", ".join(f"{name} {size:.0f} bytes" for name, size in wal.items())
               + f"; raw/service {wal['raw psycopg2'] / wal['service layer']:.2f}, "
