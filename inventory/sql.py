@@ -7,8 +7,9 @@ millisecond every other checkout of the SKU waits. These statements are plain SQ
 PostgreSQL and SQLite (>= 3.35, for RETURNING) accept; values are always parameters, table and
 column names come from model metadata. On PostgreSQL the checkout path (`reserve_in_one_statement`,
 `commit_in_one_statement`) is one statement per service call, built from writable CTEs, and
-runs as a prepared statement of the session (`_execute`); the other statements are the
-portable path used elsewhere and for the general cases.
+runs as a prepared statement of the session (`omni.sql.fetch_prepared`: planning these CTE
+statements costs several times running them); the other statements are the portable path used
+elsewhere and for the general cases.
 """
 
 import functools
@@ -43,13 +44,6 @@ class LockedStock:
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
-
-
-def _execute(cursor, statement: str, params: Sequence) -> None:
-    """Run one of the checkout statements, on PostgreSQL as a prepared statement of the session
-    (`omni.sql.execute_prepared`): planning the CTE statements below costs several times their
-    execution."""
-    execute_prepared(cursor, statement, params)
 
 
 def _marks(values: Sequence) -> str:
@@ -308,13 +302,13 @@ def take_reserved(leaving: dict[int, int]) -> list[int]:
     )
     params = [_now()[1], *case_params, *case_params, *ids, *case_params]
     with connection.cursor() as cursor:
-        _execute(cursor, sql, params)
+        execute_prepared(cursor, sql, params)
         return [row[0] for row in cursor.fetchall()]
 
 
 def _typed_rows(count: int, width: int) -> str:
     """`count` VALUES rows of `width` integer parameters, typed so that the statement can be
-    prepared (`_execute`) before any value is known."""
+    prepared (`omni.sql.execute_prepared`) before any value is known."""
     row = "(" + ", ".join(["%s::integer"] * width) + ")"
     return ", ".join([row] * count)
 
