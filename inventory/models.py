@@ -1,6 +1,7 @@
 """Inventory: stock locations, stock per (variant, location), reservations and the ledger."""
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
@@ -117,7 +118,10 @@ class StockMovement(models.Model):
     stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="movements")
     reason = models.CharField(max_length=20, choices=MovementReason.choices)
     quantity = models.IntegerField(help_text="Signed change of on_hand.")
-    reference = models.CharField(max_length=120, blank=True, db_index=True)
+    # Indexed for the ledger's exact `reference=` filter (Meta.indexes, so PostgreSQL gets no
+    # varchar_pattern_ops twin: nothing matches references by prefix through an index, and
+    # every stock movement would write it).
+    reference = models.CharField(max_length=120, blank=True)
     note = models.CharField(max_length=255, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -129,6 +133,7 @@ class StockMovement(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(quantity=0), name="movement_quantity_not_zero"),
         ]
+        indexes = [models.Index(fields=["reference"], name="movement_reference")]
 
     def __str__(self) -> str:
         return f"{self.reason} {self.quantity:+d} ({self.reference})"
@@ -146,7 +151,9 @@ class Reservation(models.Model):
     """
 
     stock = models.ForeignKey(Stock, on_delete=models.PROTECT, related_name="reservations")
-    quantity = models.PositiveIntegerField()
+    # A plain integer: `reservation_quantity_positive` is its one CHECK (a PositiveIntegerField
+    # would add a weaker `>= 0` twin that every reservation insert evaluates too).
+    quantity = models.IntegerField(validators=[MinValueValidator(1)])
     # Not indexed, like `expires_at` alone: every checkout inserts a reservation, and every
     # index is written under the stock row's lock. Reservations are reached through their order
     # allocation; the expiry task reads them by (kind, expires_at).
