@@ -20,6 +20,13 @@ the baseline does one conditional UPDATE of `on_hand` and one ledger INSERT. Inv
 reserve-and-commit-at-once service (a POS sale after the fact, `stock_record_sale`, is never
 refused, so it is not the same operation), so none is benchmarked.
 
+Two floors run in the same rounds and say where the rest of the gap lies. The SQL floor runs
+the service's own two statements, prepared, through a bare psycopg2 connection: the writes the
+design requires, with no Python layer. The Django floor runs the same statements inside
+`transaction.atomic()` on Django's connection (its psycopg2 cursor, no service code): what any
+service called from Django code costs at least. The last lines give the ratio as a product:
+SQL floor/raw x Django floor/SQL floor x service/Django floor.
+
 The outbox is drained as in production: checkouts kick the drain task at most once a second per
 process (`inventory.services.outbox`), and this process drains the outbox once a second during
 every phase, as a Celery worker would. Without CELERY_BROKER_URL the kicks go to Celery's
@@ -38,6 +45,8 @@ import random
 import secrets
 import sys
 import time
+import weakref
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -48,8 +57,13 @@ from bench.common import median, result, vacuum_analyze
 WORKERS = 16
 # Per worker process: its database connections, kept across phases.
 _own_connection: dict = {}
+_prepared_sessions: "weakref.WeakSet" = weakref.WeakSet()
 HOT_SKUS = 10
 TARGET = 0.5
+# The two floors: the service's own statements with nothing around them, and inside Django's
+# transaction with no service code.
+SQL_FLOOR = "SQL floor"
+DJANGO_FLOOR = "Django floor"
 
 
 def bench_database_url() -> str:
@@ -175,22 +189,14 @@ def _cpu_used(pid: int, client_start: float, server_start: float | None) -> dict
 
 def service_worker(args) -> dict:
     ctx, seconds, seed, until_refused = args
-    from django.db import OperationalError, connection, transaction
+    from django.db import OperationalError, transaction
 
     from inventory.errors import InsufficientStock
     from inventory.services import StockRequest, reservation_commit, stock_reserve
     from omni.models import Channel
 
-    if _own_connection.get("django") != os.getpid():
-        # The pool's processes are forked: drop the parent's connection once, then keep this
-        # process's own across phases, as a production worker does (CONN_MAX_AGE), so its
-        # prepared statements and caches are warm.
-        connection.close()
-        _own_connection["django"] = os.getpid()
+    pid = _django_connection()
     channel = Channel.objects.get(pk=ctx["channel_id"])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
     rng = random.Random(seed)
     done = refused = deadlocks = 0
     latencies = []
@@ -221,6 +227,23 @@ def service_worker(args) -> dict:
                 raise
     cpu = _cpu_used(pid, client_start, server_start)
     return {"done": done, "refused": refused, "deadlocks": deadlocks, "latencies": latencies, **cpu}
+
+
+def _django_connection() -> int:
+    """Open this worker process's Django connection (kept across phases) and return its
+    backend's pid."""
+    from django.db import connection
+
+    if _own_connection.get("django") != os.getpid():
+        # The pool's processes are forked: drop the parent's connection once, then keep this
+        # process's own across phases, as a production worker does (CONN_MAX_AGE), so its
+        # prepared statements and caches are warm.
+        connection.close()
+        _own_connection["django"] = os.getpid()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return pid
 
 
 def _psycopg2_connection(key: str):
@@ -281,37 +304,60 @@ def raw_worker(args) -> dict:
     return {"done": done, "refused": refused, "deadlocks": deadlocks, "latencies": latencies, **cpu}
 
 
-FLOOR_RESERVE = """
-    WITH upd AS (
-        UPDATE inventory_stock SET reserved = reserved + 1, updated_at = now()
-        WHERE id = %s AND on_hand - reserved >= 1
-        RETURNING id, variant_id, location_id),
-    res AS (
-        INSERT INTO inventory_reservation
-            (stock_id, quantity, reference, expires_at, created_at, kind, channel_id)
-        SELECT id, 1, %s, NULL, now(), 'order', %s FROM upd RETURNING id),
-    mark AS (
-        INSERT INTO inventory_availabilitymark (variant_id, location_id)
-        SELECT variant_id, location_id FROM upd)
-    SELECT id FROM res"""
-FLOOR_COMMIT = """
-    WITH gone AS (
-        DELETE FROM inventory_reservation WHERE id = %s RETURNING stock_id, quantity),
-    upd AS (
-        UPDATE inventory_stock s SET on_hand = s.on_hand - g.quantity,
-            reserved = s.reserved - g.quantity, updated_at = now()
-        FROM gone g WHERE s.id = g.stock_id RETURNING s.id, g.quantity)
-    INSERT INTO inventory_stockmovement (stock_id, reason, quantity, reference, note, created_at)
-    SELECT id, 'sale', -quantity, %s, '', now() FROM upd"""
+def _service_statements() -> tuple[str, str]:
+    """The two statements the service runs for a single-line reserve and a whole commit,
+    in PostgreSQL's numbered-parameter form, as `omni.sql` prepares them."""
+    from inventory import sql
+    from inventory.services.reservations import _RESERVE_OUTBOX_SQL
+
+    return sql._reserve_one_text(_RESERVE_OUTBOX_SQL), sql._COMMIT_WHOLE_TEXT
 
 
-def floor_worker(args) -> dict:
-    """The service's writes (reserve: conditional UPDATE, reservation row, outbox mark;
-    commit: reservation deleted, stock UPDATE, ledger row) as two bare statements in one
-    transaction, with none of the service's checks: what any implementation of the same
-    operation costs at least, for reference."""
+# EXECUTE texts of the statements the floors prepare on their session (see `_prepare`).
+_FLOOR_RESERVE = "EXECUTE bench_reserve (%s, %s, %s, %s, %s, %s, %s, %s)"
+_FLOOR_COMMIT = "EXECUTE bench_commit (%s, %s, %s, %s, %s, %s, %s, %s)"
+
+
+def _prepare(raw_connection) -> None:
+    """Prepare the service's two statements once on this psycopg2 session."""
+    if raw_connection in _prepared_sessions:
+        return
+    reserve, commit = _service_statements()
+    with raw_connection.cursor() as cursor:
+        cursor.execute(f"PREPARE bench_reserve AS {reserve}")
+        cursor.execute(f"PREPARE bench_commit AS {commit}")
+    if not raw_connection.autocommit:
+        raw_connection.commit()
+    _prepared_sessions.add(raw_connection)
+
+
+def _floor_operation(cursor, ctx: dict, rng, seed: int) -> bool:
+    """One reserve + commit with the service's own statements and nothing around them: the
+    same rows locked, checked and written, the same outbox mark and ledger row. Returns False
+    on a refusal (the caller rolls back)."""
+    variant_id = rng.choice(ctx["variant_ids"])
+    location_id = rng.choice(ctx["location_ids"])
+    now = datetime.now(UTC)
+    reference = f"F{seed}"
+    cursor.execute(
+        _FLOOR_RESERVE,
+        [now, 1, variant_id, location_id, ctx["channel_id"], reference, None, "order"],
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return False
+    reservation_id, stock_id = row[0], row[1]
+    cursor.execute(_FLOOR_COMMIT, [stock_id, 1, reservation_id, now, "sale", reference, "", None])
+    cursor.fetchall()
+    return True
+
+
+def sql_floor_worker(args) -> dict:
+    """The service's two statements, prepared, through a bare psycopg2 connection: what the
+    writes the design requires cost with no Python layer at all."""
     ctx, seconds, seed, _until_refused = args
     conn, pid = _psycopg2_connection("floor")
+    _prepare(conn)
     rng = random.Random(seed)
     done = refused = 0
     latencies = []
@@ -319,18 +365,44 @@ def floor_worker(args) -> dict:
     end = time.monotonic() + seconds
     with conn.cursor() as cursor:
         while time.monotonic() < end:
-            stock_id = rng.choice(ctx["stock_ids"])
             started = time.perf_counter()
-            cursor.execute(FLOOR_RESERVE, [stock_id, f"F{seed}", ctx["channel_id"]])
-            row = cursor.fetchone()
-            if row is None:
+            if _floor_operation(cursor, ctx, rng, seed):
+                conn.commit()
+                done += 1
+                latencies.append(time.perf_counter() - started)
+            else:
                 conn.rollback()
                 refused += 1
-                continue
-            cursor.execute(FLOOR_COMMIT, [row[0], f"F{seed}"])
-            conn.commit()
+    cpu = _cpu_used(pid, client_start, server_start)
+    return {"done": done, "refused": refused, "deadlocks": 0, "latencies": latencies, **cpu}
+
+
+def django_floor_worker(args) -> dict:
+    """The same two statements inside `transaction.atomic()` on Django's connection (run on
+    its psycopg2 cursor, so no service code and no cursor wrapper): what any service called
+    from Django code costs at least, whatever its own Python does."""
+    ctx, seconds, seed, _until_refused = args
+    from django.db import connection, transaction
+
+    pid = _django_connection()
+    _prepare(connection.connection)
+    rng = random.Random(seed)
+    done = refused = 0
+    latencies = []
+    client_start, server_start = time.process_time(), _backend_cpu(pid)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        started = time.perf_counter()
+        with transaction.atomic():
+            with connection.connection.cursor() as cursor:
+                sold = _floor_operation(cursor, ctx, rng, seed)
+            if not sold:
+                transaction.set_rollback(True)
+        if sold:
             done += 1
             latencies.append(time.perf_counter() - started)
+        else:
+            refused += 1
     cpu = _cpu_used(pid, client_start, server_start)
     return {"done": done, "refused": refused, "deadlocks": 0, "latencies": latencies, **cpu}
 
@@ -404,7 +476,7 @@ def main() -> int:
     scarce = 10
     rows = HOT_SKUS * len(ctx["location_ids"])
     print(f"{WORKERS} worker processes, {HOT_SKUS} hot SKUs x {len(ctx['location_ids'])} "
-          f"locations, {rounds} rounds of raw and service phases, "
+          f"locations, {rounds} rounds of raw, service and floor phases, "
           f"{seconds:.0f} s each")  # fmt: skip
 
     from django.conf import settings
@@ -418,13 +490,14 @@ def main() -> int:
     ctx["stock_ids"] = restock(ctx, plenty)
     connection.close()
     ok = True
-    figures: dict[str, list[float]] = {"raw psycopg2": [], "service layer": [], "floor": []}
-    ratios, floor_ratios = [], []
     phases = (
         ("raw psycopg2", raw_worker),
         ("service layer", service_worker),
-        ("floor", floor_worker),
+        (SQL_FLOOR, sql_floor_worker),
+        (DJANGO_FLOOR, django_floor_worker),
     )
+    figures: dict[str, list[float]] = {name: [] for name, _ in phases}
+    ratios = []
     with mp.get_context("fork").Pool(WORKERS) as pool:
         # The machine is shared: alternate short phases of both (swapping which goes first each
         # round) so that load from elsewhere hits both alike, and report the spread.
@@ -452,9 +525,10 @@ def main() -> int:
                       f"on_hand drop {before - on_hand}: "
                       f"{'ok' if sold_right else 'MISMATCH'}")  # fmt: skip
             ratios.append(rates["service layer"] / rates["raw psycopg2"])
-            floor_ratios.append(rates["floor"] / rates["raw psycopg2"])
             print(f"round {round_no + 1} ratio service/raw: {ratios[-1]:.2f} "
-                  f"(floor/raw {floor_ratios[-1]:.2f})")  # fmt: skip
+                  f"({SQL_FLOOR}/raw {rates[SQL_FLOOR] / rates['raw psycopg2']:.2f}, "
+                  f"{DJANGO_FLOOR}/raw "
+                  f"{rates[DJANGO_FLOOR] / rates['raw psycopg2']:.2f})")  # fmt: skip
         for name, rates in figures.items():
             print(f"{name:>14}: median {median(rates):8.1f}/s  "
                   f"(min {min(rates):.1f}, max {max(rates):.1f}) over {rounds} rounds")  # fmt: skip
@@ -481,12 +555,11 @@ def main() -> int:
         if all(o["server_ms"] is not None for o in solo.values()):
             print(f"CPU ratio raw/service: "
                   f"{costs['raw psycopg2'] / costs['service layer']:.2f}")  # fmt: skip
-        # What every operation writes, counted by the server, not timed: the service and the
-        # floor write about twice what raw does.
+        # What every operation writes, counted by the server, not timed: the service (and the
+        # floors, running its statements) write about twice what raw does.
         wal = {name: outcome["wal_bytes"] for name, outcome in solo.items()}
         print("WAL per op: " + ", ".join(f"{name} {size:.0f} bytes" for name, size in wal.items())
-              + f"; raw/service {wal['raw psycopg2'] / wal['service layer']:.2f}, "
-              f"floor/service {wal['floor'] / wal['service layer']:.2f}")  # fmt: skip
+              + f"; raw/service {wal['raw psycopg2'] / wal['service layer']:.2f}")  # fmt: skip
 
         # Scarce phase: far more demand than stock; exactly the stock may be sold.
         for name, worker in (("raw psycopg2", raw_worker), ("service layer", service_worker)):
@@ -510,9 +583,12 @@ def main() -> int:
         ok = False
         print(f"inventory_reconcile: {exc}")
     ratio = median(ratios)
-    print(f"floor (the service's writes as two bare statements, no checks) / raw: median "
-          f"{median(floor_ratios):.2f}; service / floor: "
-          f"{median(figures['service layer']) / median(figures['floor']):.2f}")  # fmt: skip
+    rate = {name: median(rates) for name, rates in figures.items()}
+    print(f"what the ratio is made of (median rates): the statements the design requires, "
+          f"bare ({SQL_FLOOR}/raw) {rate[SQL_FLOOR] / rate['raw psycopg2']:.2f} x Django's "
+          f"transaction around them ({DJANGO_FLOOR}/{SQL_FLOOR}) "
+          f"{rate[DJANGO_FLOOR] / rate[SQL_FLOOR]:.2f} x the services' own Python "
+          f"(service/{DJANGO_FLOOR}) {rate['service layer'] / rate[DJANGO_FLOOR]:.2f}")  # fmt: skip
     print(f"ratio service/raw per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
           f"median {ratio:.2f} (target >= {TARGET}); "
           f"checks {'ok' if ok else 'FAILED'}")  # fmt: skip
