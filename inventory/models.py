@@ -63,7 +63,10 @@ class Stock(models.Model):
     through a conditional UPDATE or a row lock in inventory.services.
     """
 
-    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="stocks")
+    # No index of its own: the unique (variant, location) index leads with it.
+    variant = models.ForeignKey(
+        Variant, on_delete=models.PROTECT, related_name="stocks", db_index=False
+    )
     location = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="stocks")
     on_hand = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0)

@@ -38,3 +38,15 @@ def test_a_reservation_quantity_is_checked_once_and_must_be_positive(variant, st
     for quantity in (0, -1):
         with pytest.raises(IntegrityError), transaction.atomic():
             Reservation.objects.create(stock=stock, quantity=quantity, reference="R")
+
+
+def test_a_stock_row_keeps_no_index_its_unique_key_already_serves():
+    # Lookups by variant use the unique (variant, location) index, which leads with it.
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, Stock._meta.db_table)
+    indexed = sorted(
+        info["columns"]
+        for info in constraints.values()
+        if (info["index"] or info["unique"]) and not info["primary_key"]
+    )
+    assert indexed == [["location_id"], ["variant_id", "location_id"]]
