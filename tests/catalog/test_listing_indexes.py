@@ -7,22 +7,13 @@ from django.db import connection
 
 from catalog.models import Listing
 from tests.catalog.factories import ListingFactory
+from tests.schema import index_columns
 
 pytestmark = pytest.mark.django_db
 
 
-def listing_indexes() -> dict[str, list[str]]:
-    with connection.cursor() as cursor:
-        found = connection.introspection.get_constraints(cursor, Listing._meta.db_table)
-    return {
-        name: info["columns"]
-        for name, info in found.items()
-        if (info["index"] or info["unique"]) and not info["primary_key"]
-    }
-
-
 def test_variant_and_channel_are_led_by_kept_indexes_not_indexed_alone():
-    columns = sorted(listing_indexes().values())
+    columns = index_columns(Listing)
     assert ["variant_id"] not in columns and ["channel_id"] not in columns
     assert columns == [
         ["channel_id", "published", "price"],

@@ -1,10 +1,11 @@
-"""What every reservation and ledger row writes beyond the row itself: checkouts insert both
+"""What stock, reservation and ledger rows write beyond the row itself: checkouts write all three
 while the stock rows are locked, so each index and CHECK is one that something needs."""
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 
 from inventory.models import Reservation, Stock, StockMovement
+from tests.schema import index_columns
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -42,11 +43,4 @@ def test_a_reservation_quantity_is_checked_once_and_must_be_positive(variant, st
 
 def test_a_stock_row_keeps_no_index_its_unique_key_already_serves():
     # Lookups by variant use the unique (variant, location) index, which leads with it.
-    with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(cursor, Stock._meta.db_table)
-    indexed = sorted(
-        info["columns"]
-        for info in constraints.values()
-        if (info["index"] or info["unique"]) and not info["primary_key"]
-    )
-    assert indexed == [["location_id"], ["variant_id", "location_id"]]
+    assert index_columns(Stock) == [["location_id"], ["variant_id", "location_id"]]

@@ -6,23 +6,9 @@ import pytest
 from django.db import connection
 
 from orders.models import IdempotencyKey, Order, OrderLine, TimelineEvent
+from tests.schema import index_columns, indexes
 
 pytestmark = pytest.mark.django_db
-
-
-def _indexes(model) -> dict[str, dict]:
-    with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
-    # Unique constraints are backed by an index too (introspection lists them apart).
-    return {
-        name: info
-        for name, info in constraints.items()
-        if info["index"] or (info["unique"] and not info["primary_key"])
-    }
-
-
-def _columns(model) -> list[list[str]]:
-    return sorted(info["columns"] for info in _indexes(model).values())
 
 
 def _partial(model, name: str) -> bool:
@@ -36,14 +22,14 @@ def _partial(model, name: str) -> bool:
 
 
 def test_order_channel_is_indexed_only_through_the_composite_indexes():
-    columns = _columns(Order)
+    columns = index_columns(Order)
     assert ["channel_id"] not in columns
     assert ["channel_id", "external_id"] in columns
     assert ["channel_id", "status", "created_at"] in columns
 
 
 def test_order_status_has_one_plain_index():
-    status = [info for info in _indexes(Order).values() if info["columns"] == ["status"]]
+    status = [info for info in indexes(Order).values() if info["columns"] == ["status"]]
     assert len(status) == 1
 
 
@@ -57,13 +43,13 @@ def test_mostly_null_foreign_keys_index_only_their_values():
         (OrderLine, "order_line_pickup_location", "pickup_location_id"),
         (TimelineEvent, "timeline_event_user", "user_id"),
     ]:
-        assert _indexes(model)[name]["columns"] == [column]
+        assert indexes(model)[name]["columns"] == [column]
         assert _partial(model, name), name
-        assert sum(info["columns"] == [column] for info in _indexes(model).values()) == 1
+        assert sum(info["columns"] == [column] for info in indexes(model).values()) == 1
 
 
 def test_idempotency_key_channel_is_indexed_through_the_unique_key():
-    columns = _columns(IdempotencyKey)
+    columns = index_columns(IdempotencyKey)
     assert ["channel_id"] not in columns
     assert ["created_at"] not in columns
     assert ["channel_id", "key"] in columns
@@ -71,6 +57,6 @@ def test_idempotency_key_channel_is_indexed_through_the_unique_key():
 
 
 def test_order_lines_and_timeline_keep_their_order_index():
-    assert ["order_id"] in _columns(OrderLine)
-    assert ["order_id"] in _columns(TimelineEvent)
-    assert ["created_at"] not in _columns(TimelineEvent)
+    assert ["order_id"] in index_columns(OrderLine)
+    assert ["order_id"] in index_columns(TimelineEvent)
+    assert ["created_at"] not in index_columns(TimelineEvent)
